@@ -1,0 +1,26 @@
+"""Policies: strategies that choose where to measure next.
+
+Every policy is registered by name in :data:`POLICIES` and built with
+:func:`make_policy`.
+"""
+
+from autoscope.policies import baselines as baselines
+from autoscope.policies.base import (
+    POLICIES,
+    CampaignState,
+    Policy,
+    Suggestion,
+    make_policy,
+    register_policy,
+    select_top,
+)
+
+__all__ = [
+    "POLICIES",
+    "CampaignState",
+    "Policy",
+    "Suggestion",
+    "make_policy",
+    "register_policy",
+    "select_top",
+]
