@@ -449,7 +449,9 @@ class Campaign:
     def _check_spectrum(self, spectrum: np.ndarray, what: str) -> np.ndarray:
         spectrum = np.asarray(spectrum, dtype=np.float64)
         if spectrum.shape != self.spectral_axis.shape:
-            raise DataError(f"{what} has shape {spectrum.shape}, expected {self.spectral_axis.shape}")
+            raise DataError(
+                f"{what} has shape {spectrum.shape}, expected {self.spectral_axis.shape}"
+            )
         if not np.all(np.isfinite(spectrum)):
             raise DataError(
                 f"{what} has {int(np.sum(~np.isfinite(spectrum)))} NaN/inf values; "
@@ -458,13 +460,15 @@ class Campaign:
         return spectrum
 
     def _scalarize(self, spectrum: np.ndarray) -> tuple[float, dict[str, str]]:
-        """Target of ``spectrum``; a scalarizer failure gives NaN and a note, never a lost spectrum."""
+        """Target of ``spectrum``: NaN and a note when the scalarizer fails."""
         try:
             value = np.asarray(self.scalarizer(spectrum[None, :], self.spectral_axis), dtype=float)
         except (ValueError, ArithmeticError) as err:
             return math.nan, {"target_error": f"{type(err).__name__}: {err}"}
         if value.shape != (1,):
-            return math.nan, {"target_error": f"scalarizer returned shape {value.shape}, expected (1,)"}
+            return math.nan, {
+                "target_error": f"scalarizer returned shape {value.shape}, expected (1,)"
+            }
         if not math.isfinite(value[0]):
             return math.nan, {"target_error": "scalarizer returned a non-finite value"}
         return float(value[0]), {}

@@ -148,7 +148,9 @@ def run_campaign(
                 break
             batch = campaign.pending or campaign.ask(batch_size)
             if not batch:
-                stopped_by = "budget" if campaign.exhausted and not _pool_empty(campaign) else "pool"
+                stopped_by = (
+                    "budget" if campaign.exhausted and not _pool_empty(campaign) else "pool"
+                )
                 break
             for suggestion in batch:
                 outcome, n_failed = _measure(campaign, instrument, suggestion, retry)

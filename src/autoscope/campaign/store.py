@@ -265,7 +265,22 @@ class RunStore:
             "SELECT seq, kind, batch, pool_index, row, col, target, seconds, dose, acquisition, "
             "mean, std, spectrum, info FROM events ORDER BY seq"
         )
-        for seq, kind, batch, index, row, col, target, sec, dose, acq, mean, std, blob, info in rows:
+        for (
+            seq,
+            kind,
+            batch,
+            index,
+            row,
+            col,
+            target,
+            sec,
+            dose,
+            acq,
+            mean,
+            std,
+            blob,
+            info,
+        ) in rows:
             yield Event(
                 kind=kind,
                 index=index,
@@ -313,7 +328,9 @@ class RunStore:
             truth_map = arrays["truth_map"] if "truth_map" in arrays else None
         measured = [e for e in self.events() if e.kind in ("measured", "attached")]
         failed = [
-            {"index": e.index, "coords": e.coords, **e.info} for e in self.events() if e.kind == "failed"
+            {"index": e.index, "coords": e.coords, **e.info}
+            for e in self.events()
+            if e.kind == "failed"
         ]
         rejected = [
             {"index": e.index, "coords": e.coords, **e.info}
@@ -334,9 +351,7 @@ class RunStore:
             coords=np.array([e.coords for e in measured], dtype=np.int64).reshape(-1, 2),
             targets=np.array([e.target for e in measured], dtype=np.float64),
             spectra=(
-                np.stack([e.spectrum for e in measured])
-                if measured
-                else np.zeros((0, n_channels))
+                np.stack([e.spectrum for e in measured]) if measured else np.zeros((0, n_channels))
             ),
             seconds=np.array([e.seconds for e in measured], dtype=np.float64),
             dose=np.array([e.dose for e in measured], dtype=np.float64),

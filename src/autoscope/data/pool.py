@@ -69,12 +69,14 @@ class CandidatePool:
 
     def _check_bounds(self, coords: np.ndarray) -> None:
         h, w = self.grid_shape
-        outside = (coords[:, 0] < 0) | (coords[:, 0] >= h) | (coords[:, 1] < 0) | (coords[:, 1] >= w)
+        outside = (
+            (coords[:, 0] < 0) | (coords[:, 0] >= h) | (coords[:, 1] < 0) | (coords[:, 1] >= w)
+        )
         if outside.any():
             first = coords[np.argmax(outside)].tolist()
             raise DataError(
-                f"{int(outside.sum())} candidate coordinates lie outside the grid {self.grid_shape} "
-                f"(first: {first})"
+                f"{int(outside.sum())} candidate coordinates lie outside the grid "
+                f"{self.grid_shape} (first: {first})"
             )
 
     def __len__(self) -> int:
@@ -196,7 +198,9 @@ def extract_patches(
     window, stride = int(window), int(stride)
     h, w = image.shape
     if window < 1 or stride < 1:
-        raise DataError(f"patch window and stride must be >= 1, got window={window}, stride={stride}")
+        raise DataError(
+            f"patch window and stride must be >= 1, got window={window}, stride={stride}"
+        )
     if window > min(h, w):
         raise DataError(
             f"patch window {window} is larger than the structure image {image.shape} of "
@@ -211,11 +215,13 @@ def extract_patches(
     grid = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
     starts = grid * b + b // 2 - window // 2
     if border == "valid":
-        inside = (starts >= 0).all(axis=1) & (starts[:, 0] + window <= h) & (starts[:, 1] + window <= w)
+        inside = (
+            (starts >= 0).all(axis=1) & (starts[:, 0] + window <= h) & (starts[:, 1] + window <= w)
+        )
         if not inside.any():
             raise DataError(
-                f"no candidate of {image.name!r} has a full {window}x{window} patch inside the image; "
-                "use a smaller window or border='reflect'"
+                f"no candidate of {image.name!r} has a full {window}x{window} patch inside the "
+                "image; use a smaller window or border='reflect'"
             )
         grid, starts = grid[inside], starts[inside]
         padded, offset = structure, 0

@@ -81,7 +81,9 @@ class SpectralImage:
                 f"(first at channel/row/col {tuple(int(i) for i in np.argwhere(bad)[0])})"
             )
         object.__setattr__(self, "structure", structure)
-        names = tuple(self.channel_names) or tuple(f"channel_{i}" for i in range(structure.shape[0]))
+        names = tuple(self.channel_names) or tuple(
+            f"channel_{i}" for i in range(structure.shape[0])
+        )
         if len(names) != structure.shape[0]:
             raise DataError(
                 f"{where}: {len(names)} channel names for {structure.shape[0]} structure channels"

@@ -75,7 +75,8 @@ class ReplayInstrument:
 
     Example:
         >>> from autoscope.data.twins import ferroelectric_film
-        >>> instrument = ReplayInstrument(ferroelectric_film(size=24, seed=0), seconds_per_point=3.0)
+        >>> twin = ferroelectric_film(size=24, seed=0)
+        >>> instrument = ReplayInstrument(twin, seconds_per_point=3.0)
         >>> instrument.measure(np.array([[2, 3]])).seconds.tolist()
         [3.0]
     """
@@ -101,7 +102,9 @@ class ReplayInstrument:
             if not (np.isfinite(value) and value >= 0):
                 raise DataError(f"ReplayInstrument: {name} must be finite and >= 0, got {value}")
         if poisson and np.any(image.spectra < 0):
-            raise DataError(f"poisson=True needs non-negative spectra; {image.name!r} has negatives")
+            raise DataError(
+                f"poisson=True needs non-negative spectra; {image.name!r} has negatives"
+            )
         self.image = image
         self.seconds_per_point = float(seconds_per_point)
         self.dose_per_point = float(dose_per_point)
@@ -144,9 +147,13 @@ class ReplayInstrument:
     def _validate(self, points: np.ndarray) -> np.ndarray:
         points = np.asarray(points)
         if points.ndim != 2 or points.shape[1] != 2 or not np.issubdtype(points.dtype, np.integer):
-            raise DataError(f"points must be an integer array (k, 2), got {points.dtype} {points.shape}")
+            raise DataError(
+                f"points must be an integer array (k, 2), got {points.dtype} {points.shape}"
+            )
         h, w = self.image.spectrum_grid_shape
-        outside = (points[:, 0] < 0) | (points[:, 0] >= h) | (points[:, 1] < 0) | (points[:, 1] >= w)
+        outside = (
+            (points[:, 0] < 0) | (points[:, 0] >= h) | (points[:, 1] < 0) | (points[:, 1] >= w)
+        )
         if outside.any():
             raise DataError(
                 f"point {points[np.argmax(outside)].tolist()} lies outside the grid {(h, w)} "

@@ -111,10 +111,13 @@ class Policy(ABC):
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+        return None
 
     def get_params(self) -> dict[str, Any]:
         """Constructor options, recorded with the run."""
-        return {k: v for k, v in vars(self).items() if not k.startswith("_") and not k.endswith("_")}
+        return {
+            k: v for k, v in vars(self).items() if not k.startswith("_") and not k.endswith("_")
+        }
 
 
 POLICIES: dict[str, Callable[..., Policy]] = {}
@@ -180,6 +183,8 @@ def suggestions_from_indices(
     for j, i in enumerate(indices):
         value = math.nan if acquisition is None else float(acquisition[j])
         out.append(
-            Suggestion(index=int(i), coords=(int(coords[i, 0]), int(coords[i, 1])), acquisition=value)
+            Suggestion(
+                index=int(i), coords=(int(coords[i, 0]), int(coords[i, 1])), acquisition=value
+            )
         )
     return out

@@ -55,7 +55,9 @@ class RasterPolicy(Policy):
 
     def order(self, coords: np.ndarray) -> np.ndarray:
         """Serpentine order of pool ``coords`` `(N, 2)`, as pool indices `(N,)`."""
-        major, minor = (coords[:, 0], coords[:, 1]) if self.by == "row" else (coords[:, 1], coords[:, 0])
+        major, minor = (
+            (coords[:, 0], coords[:, 1]) if self.by == "row" else (coords[:, 1], coords[:, 0])
+        )
         rank = np.unique(major, return_inverse=True)[1]
         minor_key = np.where(rank % 2 == 0, minor, -minor)
         return np.lexsort((minor_key, major))

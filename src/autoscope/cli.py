@@ -1,0 +1,223 @@
+"""The ``autoscope`` command line.
+
+Every command has ``--help``. Errors the user can fix (a missing file, an
+unknown option, a corrupt run) print one line naming what to fix and exit
+with status 2; nothing is left half-written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from autoscope.errors import AutoscopeError
+
+app = typer.Typer(
+    name="autoscope",
+    help=(
+        "Autonomous microscopy: decide where to measure next, never lose a measurement, "
+        "and prove with statistics that a strategy decided well."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEMO_STEPS = 80
+
+
+def _pin_threads() -> None:
+    """One BLAS/torch thread by default: oversubscribed threads make fits many times slower."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
+def _fail(err: Exception) -> None:
+    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default: runs/demo-<policy>-seed<seed>).")
+    ] = None,
+    policy: Annotated[
+        str, typer.Option(help="Policy to run (see `autoscope datasets`).")
+    ] = "space-filling",
+    steps: Annotated[int, typer.Option(min=1, help="Measurement budget.")] = DEMO_STEPS,
+    seed: Annotated[int, typer.Option(help="Seed of the twin, the policy and the noise.")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a campaign on the built-in ferroelectric twin and write its HTML report.
+
+    No external data is needed: the twin generates a domain image and hysteresis
+    loops with known ground truth. The campaign learns the loop area, records
+    coverage and error metrics, and writes everything to a run directory.
+    """
+    from autoscope.campaign.config import Config
+    from autoscope.campaign.experiment import start_run
+    from autoscope.campaign.store import RunStore
+    from autoscope.viz.report import write_report
+
+    config = Config.from_dict(
+        {
+            "run": {"name": f"demo-{policy}", "seed": seed},
+            "data": {"twin": "ferroelectric", "twin_options": {"size": 48}},
+            "pool": {"window": 12},
+            "scalarizer": {"name": "loop-area"},
+            "instrument": {"seconds_per_point": 3.0, "noise_std": 0.01},
+            "policy": {"name": policy, "n_initial": 10},
+            "budget": {"measurements": steps},
+        }
+    )
+    run_dir = out or config.run_dir()
+    try:
+        start_run(config, run_dir=run_dir, progress=progress)
+        with RunStore.open(run_dir) as store:
+            report = write_report(store.load())
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"run directory: {run_dir}")
+    typer.echo(f"report:        {report}")
+
+
+@app.command()
+def run(
+    config_path: Annotated[Path, typer.Argument(metavar="CONFIG.toml", help="Run configuration.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (overrides [run] output).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override [run] seed.")] = None,
+    report: Annotated[bool, typer.Option(help="Write the HTML report at the end.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run the campaign described by CONFIG.toml (see examples/demo.toml for every option)."""
+    from autoscope.campaign.config import load_config
+    from autoscope.campaign.experiment import start_run
+
+    try:
+        config = load_config(config_path)
+        if seed is not None:
+            config.run.seed = seed
+        run_dir = start_run(config, run_dir=out, progress=progress)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"run directory: {run_dir}")
+    if report:
+        _write_report(run_dir)
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
+    report: Annotated[bool, typer.Option(help="Write the HTML report at the end.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Continue a stopped or killed run: nothing measured is lost or measured again."""
+    from autoscope.campaign.experiment import resume_run
+
+    try:
+        resume_run(run_dir, progress=progress)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"run directory: {run_dir}")
+    if report:
+        _write_report(run_dir)
+
+
+def _write_report(run_dir: Path) -> None:
+    from autoscope.campaign.store import RunStore
+    from autoscope.viz.report import write_report
+
+    with RunStore.open(run_dir) as store:
+        path = write_report(store.load())
+    typer.echo(f"report:        {path}")
+
+
+@app.command(name="report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default RUN_DIR/report).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report (with PNG figures) of a run."""
+    from autoscope.campaign.store import RunStore
+    from autoscope.viz.report import write_report
+
+    try:
+        with RunStore.open(run_dir) as store:
+            path = write_report(store.load(), out)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"report: {path}")
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory.")],
+    out: Annotated[Path, typer.Argument(help="Output file: .h5/.hdf5 (NSID) or .npz.")],
+) -> None:
+    """Export the measurements of a run to NSID-compatible HDF5 or to npz."""
+    from autoscope.campaign.export import export_run
+
+    try:
+        path = export_run(run_dir, out)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"exported: {path}")
+
+
+@app.command()
+def datasets() -> None:
+    """List what can be read (file formats), the built-in twins, scalarizers and policies."""
+    from autoscope.data.readers import list_readers
+    from autoscope.data.scalarizers import SCALARIZERS
+    from autoscope.data.twins import TWINS
+    from autoscope.policies import POLICIES
+
+    typer.echo("File formats (autoscope.data.read):")
+    for info in list_readers():
+        typer.echo(f"  {_describe(info)}")
+    typer.echo("\nBuilt-in digital twins ([data] twin = NAME):")
+    for name, factory in sorted(TWINS.items()):
+        typer.echo(f"  {name:<16} {_first_line(factory)}")
+    typer.echo("\nScalarizers ([scalarizer] name = NAME):")
+    for name, cls in sorted(SCALARIZERS.items()):
+        typer.echo(f"  {name:<20} {getattr(cls, 'description', '') or _first_line(cls)}")
+    typer.echo("\nPolicies ([policy] name = NAME):")
+    for name, cls in sorted(POLICIES.items()):
+        typer.echo(f"  {name:<16} {_first_line(cls)}")
+
+
+def _first_line(obj: object) -> str:
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def _describe(info: object) -> str:
+    name = getattr(info, "name", str(info))
+    extensions = ", ".join(getattr(info, "extensions", ()) or ())
+    description = getattr(info, "description", "")
+    extra = getattr(info, "extra", None)
+    suffix = f" [needs autoscope[{extra}]]" if extra else ""
+    return f"{name:<14} {extensions:<28} {description}{suffix}"
+
+
+def main() -> None:
+    """Entry point of the ``autoscope`` script."""
+    _pin_threads()
+    try:
+        app()
+    except AutoscopeError as err:  # pragma: no cover - commands catch their own
+        typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
