@@ -199,7 +199,12 @@ class Campaign:
     @property
     def exhausted(self) -> bool:
         """No budget left for another measurement, or no candidate left."""
-        if not self.can_afford(Cost()):
+        b = self.budget
+        if b.measurements is not None and len(self._order) >= b.measurements:
+            return True
+        if b.seconds is not None and self._seconds >= b.seconds - 1e-9:
+            return True
+        if b.dose is not None and self._dose >= b.dose - 1e-9:
             return True
         taken = len(self._order) + len(self._pending) + len(self._excluded - set(self._order))
         return taken >= len(self.pool) and not self._pending
