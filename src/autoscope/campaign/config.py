@@ -107,6 +107,8 @@ class InstrumentConfig:
     dose_per_point: float = 0.0
     noise_std: float = 0.0
     poisson: bool = False
+    latency: float = 0.0
+    """Wall-clock delay per measurement, to emulate a real instrument's pace."""
     faults: FaultConfig = field(default_factory=FaultConfig)
 
 

@@ -187,6 +187,7 @@ def prepare(config: Config) -> Experiment:
         noise_std=i.noise_std,
         poisson=i.poisson,
         faults=FaultInjection(**vars(i.faults)),
+        latency=i.latency,
         seed=config.run.seed,
     )
     experiment = Experiment(config, dataset, instrument, pool, scalarizer, truth_map, truth)

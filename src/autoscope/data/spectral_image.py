@@ -28,7 +28,8 @@ class SpectralImage:
             image-only dataset. The grid may be coarser than the structure
             image by an integer factor ``spectra_binning`` (e.g. a HAADF
             recorded 32x oversampled relative to an EELS spectrum image).
-        spectral_axis: Axis values `(S,)`, strictly monotonic.
+        spectral_axis: Axis values `(S,)`; monotonic for spectra, a sweep (e.g. a
+            bipolar voltage triangle) for hysteresis loops.
         spectral_units: Units of ``spectral_axis`` (``"V"``, ``"eV"``, ``"keV"``).
         pixel_size: Size of one structure pixel in ``pixel_units``.
         pixel_units: Units of ``pixel_size`` (``"nm"``, ``"m"``, ``"px"``).

@@ -14,6 +14,7 @@ and then continues exactly as an uninterrupted run would.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -71,6 +72,9 @@ class ReplayInstrument:
         noise_std: Standard deviation of added Gaussian noise, in spectrum units.
         poisson: Resample each spectrum as Poisson counts (for count data).
         faults: Fault probabilities; none by default.
+        latency: Wall-clock seconds each ``measure`` call sleeps, to emulate a
+            real instrument's pace in demonstrations and crash tests (the
+            charged ``seconds_per_point`` is independent of it).
         seed: Seed of noise and faults.
 
     Example:
@@ -90,6 +94,7 @@ class ReplayInstrument:
         noise_std: float = 0.0,
         poisson: bool = False,
         faults: FaultInjection | None = None,
+        latency: float = 0.0,
         seed: int = 0,
     ) -> None:
         if image.spectra is None:
@@ -98,6 +103,7 @@ class ReplayInstrument:
             ("seconds_per_point", seconds_per_point),
             ("dose_per_point", dose_per_point),
             ("noise_std", noise_std),
+            ("latency", latency),
         ):
             if not (np.isfinite(value) and value >= 0):
                 raise DataError(f"ReplayInstrument: {name} must be finite and >= 0, got {value}")
@@ -111,6 +117,7 @@ class ReplayInstrument:
         self.noise_std = float(noise_std)
         self.poisson = bool(poisson)
         self.faults = faults or FaultInjection()
+        self.latency = float(latency)
         self.seed = int(seed)
         self._requests: Counter[tuple[int, int]] = Counter()
 
@@ -179,6 +186,8 @@ class ReplayInstrument:
         """
         points = self._validate(points)
         assert self.image.spectra is not None
+        if self.latency > 0:
+            time.sleep(self.latency)
         spectra = self.image.spectra[points[:, 0], points[:, 1]].copy()
         rngs = [self._rng(int(r), int(c)) for r, c in points]
         for r, c in points:
