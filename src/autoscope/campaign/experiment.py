@@ -23,6 +23,7 @@ from autoscope.campaign.core import Budget, Campaign
 from autoscope.campaign.driver import RetryPolicy, RunSummary, run_campaign
 from autoscope.campaign.store import RunStore
 from autoscope.data.pool import CandidatePool, extract_patches
+from autoscope.data.scaling import robust_scale
 from autoscope.data.spectral_image import SpectralImage
 from autoscope.errors import ConfigError, DataError, RunStoreError
 from autoscope.instruments.replay import FaultInjection, ReplayInstrument
@@ -128,6 +129,18 @@ class Experiment:
             n_initial=self.config.policy.n_initial,
         )
 
+    def target_outliers(self) -> dict[str, Any]:
+        """Ground-truth targets beyond 10 IQR of the median (reported, never dropped)."""
+        finite = np.isfinite(self.truth)
+        _, info = robust_scale(self.truth[finite])
+        indices = np.flatnonzero(finite)[info.outlier_indices]
+        return {
+            "rule": f"|target - median| > {info.outlier_iqr} * IQR",
+            "count": int(info.n_outliers),
+            "non_finite": int((~finite).sum()),
+            "pool_indices": indices[:20].tolist(),
+        }
+
     def meta(self) -> dict[str, Any]:
         """What ``run.json`` records about this run."""
         return {
@@ -143,6 +156,7 @@ class Experiment:
                 "options": self.config.scalarizer.options,
                 "units": getattr(self.scalarizer, "units", ""),
             },
+            "target_outliers": self.target_outliers(),
             "grid_shape": list(self.dataset.spectrum_grid_shape),
             "spectra_binning": self.dataset.spectra_binning,
             "spectral_axis": self.dataset.spectral_axis,

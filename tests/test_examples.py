@@ -1,0 +1,48 @@
+"""The example configs load, and demo.toml documents every option."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from autoscope.campaign.config import Config, load_config
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.toml")), ids=lambda p: p.name)
+def test_example_config_is_valid(path, data_dir):
+    config = load_config(path)
+    if config.data.path:
+        assert Path(config.data.path).exists(), f"{path.name}: {config.data.path} missing"
+
+
+def test_demo_toml_documents_every_option():
+    text = (EXAMPLES / "demo.toml").read_text()
+    tomllib.loads(text)
+    sections = {}
+    current = ""
+    for line in text.splitlines():
+        header = re.match(r"^\[([\w.]+)\]", line)
+        if header:
+            current = header.group(1)
+        key = re.match(r"^#?\s*(\w+)\s*=", line)
+        if key and current:
+            sections.setdefault(current, set()).add(key.group(1))
+    for section in dataclasses.fields(Config):
+        cls = section.default_factory
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(f.default_factory):
+                for sub in dataclasses.fields(f.default_factory):
+                    assert sub.name in sections.get(f"{section.name}.{f.name}", set()), sub.name
+            else:
+                assert f.name in sections.get(section.name, set()), f"[{section.name}] {f.name}"
