@@ -129,6 +129,10 @@ class Campaign:
         self.n_initial = int(n_initial)
         self.store = store
         self._order: list[int] = []  # every measured index, in order
+        # Kept incrementally so that state() costs O(1) in the history, not O(M).
+        self._valid = _GrowingArray(np.int64)
+        self._valid_targets = _GrowingArray(np.float64)
+        self._taken = np.zeros(len(pool), dtype=bool)  # measured, pending or excluded
         self._sources: list[str] = []
         self._targets: dict[int, float] = {}
         self._pending: dict[int, Suggestion] = {}
@@ -175,14 +179,12 @@ class Campaign:
 
     def state(self) -> CampaignState:
         """What the policy sees at the next ``ask``."""
-        valid = [i for i in self._order if math.isfinite(self._targets[i])]
-        invalid = [i for i in self._order if not math.isfinite(self._targets[i])]
         return CampaignState(
             pool=self.pool,
-            measured=np.array(valid, dtype=np.int64),
-            targets=np.array([self._targets[i] for i in valid], dtype=np.float64),
-            pending=np.array(list(self._pending), dtype=np.int64),
-            excluded=np.array(sorted(self._excluded | set(invalid)), dtype=np.int64),
+            measured=self._valid.copy(),
+            targets=self._valid_targets.copy(),
+            pending=np.fromiter(self._pending, dtype=np.int64, count=len(self._pending)),
+            excluded=np.array(sorted(self._excluded), dtype=np.int64),
             step=self._n_asks,
             rng=np.random.default_rng([self.seed, self._n_asks]),
         )
@@ -206,8 +208,14 @@ class Campaign:
             return True
         if b.dose is not None and self._dose >= b.dose - 1e-9:
             return True
-        taken = len(self._order) + len(self._pending) + len(self._excluded - set(self._order))
-        return taken >= len(self.pool) and not self._pending
+        return not self._pending and int(self._taken_mask().sum()) >= len(self.pool)
+
+    def _taken_mask(self) -> np.ndarray:
+        if len(self._taken) < len(self.pool):  # the pool grew
+            self._taken = np.concatenate(
+                [self._taken, np.zeros(len(self.pool) - len(self._taken), dtype=bool)]
+            )
+        return self._taken
 
     # -- actions -----------------------------------------------------------------------------
     def ask(self, n: int = 1) -> list[Suggestion]:
@@ -415,13 +423,21 @@ class Campaign:
                 payload=dict(event.info.get("payload", {})),
             )
             self._pending_sources[index] = str(event.info.get("source", "policy"))
+            self._taken_mask()[index] = True
             self._n_asks = max(self._n_asks, int(event.batch or 0) + 1)
         elif kind in ("measured", "attached"):
             assert index is not None
             self._pending.pop(index, None)
             self._order.append(index)
             self._sources.append(str(event.info.get("source", "policy")))
-            self._targets[index] = math.nan if event.target is None else float(event.target)
+            target = math.nan if event.target is None else float(event.target)
+            self._targets[index] = target
+            self._taken_mask()[index] = True
+            if math.isfinite(target):
+                self._valid.append(index)
+                self._valid_targets.append(target)
+            else:
+                self._excluded.add(index)
             if kind == "measured" and event.coords is not None:
                 self._attempted_points.append((int(event.coords[0]), int(event.coords[1])))
         elif kind == "failed_attempt":
@@ -432,6 +448,7 @@ class Campaign:
             assert index is not None
             self._pending.pop(index, None)
             self._excluded.add(index)
+            self._taken_mask()[index] = True
         elif kind == "budget_changed":
             self.budget = Budget(
                 measurements=event.info.get("measurements"),
@@ -477,3 +494,20 @@ class Campaign:
         if not math.isfinite(value[0]):
             return math.nan, {"target_error": "scalarizer returned a non-finite value"}
         return float(value[0]), {}
+
+
+class _GrowingArray:
+    """An append-only 1-D array with amortised O(1) appends."""
+
+    def __init__(self, dtype: type) -> None:
+        self._data = np.zeros(64, dtype=dtype)
+        self._size = 0
+
+    def append(self, value: float) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._data[self._size] = value
+        self._size += 1
+
+    def copy(self) -> np.ndarray:
+        return self._data[: self._size].copy()

@@ -134,7 +134,7 @@ def run_campaign(
     total = campaign.budget.measurements
     bar = tqdm(
         total=total,
-        initial=len(campaign.measured),
+        initial=int(campaign.spent["measurements"]),
         desc="measuring",
         unit="pt",
         disable=not progress,
@@ -181,4 +181,4 @@ def _record_metrics(campaign: Campaign, monitor: _Monitor | None, index: int) ->
     values = dict(monitor.update(np.array([index]), prediction=campaign.policy.predict(state)))
     values.update(seconds=campaign.spent["seconds"], dose=campaign.spent["dose"])
     if campaign.store is not None:
-        campaign.store.write_metrics(len(campaign.measured), values)
+        campaign.store.write_metrics(int(campaign.spent["measurements"]), values)

@@ -46,19 +46,17 @@ class CandidatePool:
         *,
         spec: Mapping[str, object] | None = None,
     ) -> None:
-        coords = np.asarray(coords)
-        if coords.ndim != 2 or coords.shape[1] != 2:
-            raise DataError(f"pool coords must be (N, 2), got shape {coords.shape}")
-        if not np.issubdtype(coords.dtype, np.integer):
-            raise DataError(f"pool coords must be integers, got dtype {coords.dtype}")
+        coords = _check_coords(coords)
+        if len(coords) == 0:
+            raise DataError("a candidate pool needs at least one candidate, got none")
         if grid_shape is None:
             grid_shape = (int(coords[:, 0].max()) + 1, int(coords[:, 1].max()) + 1)
         self.grid_shape = (int(grid_shape[0]), int(grid_shape[1]))
         self._check_bounds(coords)
-        self._coords = coords.astype(np.int64)
+        self._coords = _read_only(coords.astype(np.int64))
         self._features: dict[str, np.ndarray] = {}
         for name, value in (features or {}).items():
-            value = np.asarray(value)
+            value = _read_only(np.array(value))
             if value.shape[:1] != (len(coords),):
                 raise DataError(
                     f"pool feature {name!r} has first dimension {value.shape[:1]}, "
@@ -85,9 +83,7 @@ class CandidatePool:
     @property
     def coords(self) -> np.ndarray:
         """Candidate positions `(N, 2)` as (row, col) on the spectrum grid (read-only view)."""
-        view = self._coords.view()
-        view.flags.writeable = False
-        return view
+        return self._coords.view()
 
     @property
     def features(self) -> Mapping[str, np.ndarray]:
@@ -97,7 +93,7 @@ class CandidatePool:
     def feature(self, name: str) -> np.ndarray:
         """The feature ``name``, `(N, ...)`; raises a :class:`DataError` if absent."""
         try:
-            return self._features[name]
+            return self._features[name].view()
         except KeyError:
             raise DataError(
                 f"pool has no feature {name!r}; available: {sorted(self._features)}"
@@ -124,7 +120,7 @@ class CandidatePool:
         Returns:
             The indices `(k,)` given to the new candidates.
         """
-        coords = np.asarray(coords, dtype=np.int64).reshape(-1, 2)
+        coords = _check_coords(coords)
         if set(features) != set(self._features):
             raise DataError(
                 f"appended features {sorted(features)} differ from the pool's "
@@ -140,11 +136,25 @@ class CandidatePool:
                     f"appended feature {name!r} has shape {value.shape}, "
                     f"expected ({len(coords)}, *{old.shape[1:]})"
                 )
-            new[name] = np.concatenate([old, value.astype(old.dtype)])
+            new[name] = _read_only(np.concatenate([old, value.astype(old.dtype)]))
         start = len(self._coords)
-        self._coords = np.concatenate([self._coords, coords])
+        self._coords = _read_only(np.concatenate([self._coords, coords.astype(np.int64)]))
         self._features = new
         return np.arange(start, len(self._coords))
+
+
+def _check_coords(coords: np.ndarray) -> np.ndarray:
+    coords = np.asarray(coords)
+    if coords.ndim != 2 or coords.shape[1] != 2:
+        raise DataError(f"pool coords must be (N, 2), got shape {coords.shape}")
+    if not np.issubdtype(coords.dtype, np.integer):
+        raise DataError(f"pool coords must be integers, got dtype {coords.dtype}")
+    return coords
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _normalize_image(image: np.ndarray, normalization: Normalization) -> np.ndarray:
@@ -231,11 +241,12 @@ def extract_patches(
         padded = np.pad(structure, ((0, 0), (offset, offset), (offset, offset)), mode=mode)
     view = np.lib.stride_tricks.sliding_window_view(padded, (window, window), axis=(1, 2))
     patches = view[:, starts[:, 0] + offset, starts[:, 1] + offset]  # (C, N, w, w)
-    patches = np.moveaxis(patches, 0, 1).astype(np.float32)
-    if normalization == "per_patch":
+    patches = np.moveaxis(patches, 0, 1)
+    if normalization == "per_patch":  # in float64: a large offset would swamp float32
         mean = patches.mean(axis=(-2, -1), keepdims=True)
         std = patches.std(axis=(-2, -1), keepdims=True)
         patches = (patches - mean) / np.where(std > 0, std, 1.0)
+    patches = patches.astype(np.float32)
     if channel is not None:
         patches = patches[:, 0]
     spec = {

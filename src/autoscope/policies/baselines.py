@@ -82,16 +82,42 @@ class SpaceFillingPolicy(Policy):
 
     def __init__(self, *, feature: str = "patches") -> None:
         self.feature = feature
+        self._pool_id: int | None = None
+        self._x: np.ndarray | None = None
+        self._nearest: np.ndarray | None = None
+        self._seen: set[int] = set()
+
+    def _squared_distances(self, i: int) -> np.ndarray:
+        assert self._x is not None
+        diff = self._x - self._x[i]
+        return np.einsum("ij,ij->i", diff, diff)
+
+    def _nearest_taken(self, state: CampaignState) -> np.ndarray:
+        """Squared distance of every candidate to its nearest taken one, updated incrementally.
+
+        The cache is derived state: rebuilt whenever the pool changes or a
+        taken point was released (a rejected suggestion), so a resumed run and
+        an uninterrupted one compute the same values.
+        """
+        taken = {int(i) for i in np.concatenate([state.measured, state.pending])}
+        pool = state.pool
+        if self._pool_id != id(pool) or self._x is None or len(self._x) != len(pool) or not (
+            self._seen <= taken
+        ):
+            self._pool_id = id(pool)
+            self._x = pool.flat_features(self.feature).astype(np.float64)
+            self._nearest = np.full(len(pool), np.inf)
+            self._seen = set()
+        assert self._nearest is not None
+        for i in sorted(taken - self._seen):
+            np.minimum(self._nearest, self._squared_distances(i), out=self._nearest)
+        self._seen = taken
+        return self._nearest
 
     def ask(self, state: CampaignState, n: int) -> list[Suggestion]:
         """Return ``n`` candidates, each farthest from everything taken so far."""
-        x = state.pool.flat_features(self.feature)
+        nearest = self._nearest_taken(state).copy()
         available = state.available()
-        taken = np.concatenate([state.measured, state.pending]).astype(np.int64)
-        nearest = np.full(len(x), np.inf)
-        sq_norm = np.einsum("ij,ij->i", x, x)
-        for i in taken:
-            nearest = np.minimum(nearest, sq_norm - 2 * x @ x[i] + sq_norm[i])
         chosen: list[int] = []
         values: list[float] = []
         for _ in range(min(n, int(available.sum()))):
@@ -100,10 +126,10 @@ class SpaceFillingPolicy(Policy):
                 pick = int(state.rng.choice(candidates))
             else:
                 best = nearest[candidates].max()
-                ties = candidates[nearest[candidates] >= best - 1e-12 * max(1.0, abs(best))]
+                ties = candidates[np.isclose(nearest[candidates], best, rtol=1e-9, atol=0.0)]
                 pick = int(state.rng.choice(ties))
             chosen.append(pick)
-            values.append(float(np.sqrt(max(nearest[pick], 0.0))))
+            values.append(float(np.sqrt(nearest[pick])))
             available[pick] = False
-            nearest = np.minimum(nearest, sq_norm - 2 * x @ x[pick] + sq_norm[pick])
+            np.minimum(nearest, self._squared_distances(pick), out=nearest)
         return suggestions_from_indices(state, np.array(chosen, dtype=np.int64), np.array(values))
