@@ -8,6 +8,7 @@ from autoscope.data.pool import extract_patches
 from autoscope.errors import BudgetError, DataError
 from autoscope.instruments import Cost
 from autoscope.policies import make_policy
+from autoscope.policies.baselines import RandomPolicy
 
 from helpers import total, toy_image
 
@@ -158,3 +159,40 @@ def test_replay_from_store_restores_state(tmp_path):
     assert replayed.attempts(s.index) == 1
     assert replayed.spent == campaign.spent
     assert replayed.state().step == campaign.state().step
+
+
+class CountingPolicy(RandomPolicy):
+    """A stand-in for a warm-started model: its learned state changes at every ask."""
+
+    def __init__(self):
+        self.fits = 0
+
+    def ask(self, state, n):
+        self.fits += 1
+        return super().ask(state, n)
+
+    def state_dict(self):
+        return {"fits": self.fits, "weights": np.arange(3.0) * self.fits}
+
+    def load_state_dict(self, state):
+        self.fits = state["fits"]
+
+
+def test_policy_checkpoint_is_committed_with_its_suggestions(tmp_path):
+    image = toy_image()
+    pool = extract_patches(image, window=6)
+
+    def campaign(store):
+        return Campaign(pool, CountingPolicy(), total, spectral_axis=image.spectral_axis,
+                        budget=Budget(measurements=20), n_initial=2, store=store)
+
+    store = RunStore.create(tmp_path / "run", meta={}, overview=image.image,
+                            pool_coords=pool.coords)
+    first = campaign(store)
+    for _ in range(6):
+        tell_truth(first, image, first.ask())
+    assert first.policy.fits == 4  # two initial asks used the random initial policy
+    store.close()
+    with RunStore.open(tmp_path / "run") as reopened:
+        assert reopened.latest_checkpoint()[0] == 5
+        assert campaign(reopened).policy.fits == 4

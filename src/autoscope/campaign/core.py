@@ -6,6 +6,12 @@ that is committed to the run store *before* the in-memory state changes, and
 the in-memory state is nothing but the replay of those events. A resumed
 campaign replays the log and continues exactly where the killed one stopped.
 
+Learned state: after a model-based policy chooses, its ``state_dict()`` is
+pickled and committed in the same transaction as its suggestions; a resumed
+campaign loads the latest one, so a warm-started model continues exactly as
+in an uninterrupted run. (The checkpoint is the run's own file; pickle is
+used for tensors, so open only run directories you trust.)
+
 Randomness: the generator handed to the policy at the ``t``-th ``ask`` is
 ``numpy.random.default_rng([seed, t])``, so the same seed gives the same
 trajectory, across a resume too.
@@ -14,6 +20,7 @@ trajectory, across a resume too.
 from __future__ import annotations
 
 import math
+import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -146,6 +153,9 @@ class Campaign:
         if store is not None:
             for event in store.events():
                 self._apply(event)
+            checkpoint = store.latest_checkpoint()
+            if checkpoint is not None:
+                self.policy.load_state_dict(pickle.loads(checkpoint[1]))
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -260,7 +270,12 @@ class Campaign:
             )
             for s in suggestions
         ]
-        self._commit(events)
+        checkpoint = None
+        if source == "policy" and self.store is not None:
+            learned = policy.state_dict()
+            if learned:
+                checkpoint = (self._n_asks, pickle.dumps(learned, protocol=pickle.HIGHEST_PROTOCOL))
+        self._commit(events, checkpoint=checkpoint)
         return suggestions
 
     def tell(
@@ -402,9 +417,9 @@ class Campaign:
         self._commit([Event(kind="budget_changed", info={**budget.as_dict(), "reason": reason})])
 
     # -- internals ---------------------------------------------------------------------------
-    def _commit(self, events: list[Event]) -> None:
+    def _commit(self, events: list[Event], *, checkpoint: tuple[int, bytes] | None = None) -> None:
         if self.store is not None:
-            events = self.store.append_many(events)
+            events = self.store.append_many(events, checkpoint=checkpoint)
         for event in events:
             self._apply(event)
 

@@ -179,6 +179,7 @@ def _record_metrics(campaign: Campaign, monitor: _Monitor | None, index: int) ->
         return
     state = campaign.state()
     values = dict(monitor.update(np.array([index]), prediction=campaign.policy.predict(state)))
+    values.update(campaign.policy.diagnostics())
     values.update(seconds=campaign.spent["seconds"], dose=campaign.spent["dose"])
     if campaign.store is not None:
         campaign.store.write_metrics(int(campaign.spent["measurements"]), values)

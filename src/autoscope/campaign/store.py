@@ -66,6 +66,10 @@ CREATE TABLE events (
     spectrum BLOB,
     info TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE checkpoints (
+    batch INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE metrics (
     step INTEGER NOT NULL,
     name TEXT NOT NULL,
@@ -248,11 +252,23 @@ class RunStore:
         )
         return replace(event, seq=cursor.lastrowid)
 
-    def append_many(self, events: list[Event]) -> list[Event]:
-        """Commit several events in one transaction (all or none)."""
+    def append_many(
+        self, events: list[Event], *, checkpoint: tuple[int, bytes] | None = None
+    ) -> list[Event]:
+        """Commit several events in one transaction (all or none).
+
+        Args:
+            events: The events, in order.
+            checkpoint: ``(batch, data)``: the policy's learned state when it
+                made the suggestions of ``batch``, committed with them.
+        """
         self._db.execute("BEGIN")
         try:
             stored = [self.append(event) for event in events]
+            if checkpoint is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO checkpoints (batch, data) VALUES (?, ?)", checkpoint
+                )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
@@ -296,6 +312,13 @@ class RunStore:
                 info=json.loads(info),
                 seq=seq,
             )
+
+    def latest_checkpoint(self) -> tuple[int, bytes] | None:
+        """The most recent ``(batch, data)`` policy checkpoint, if any."""
+        row = self._db.execute(
+            "SELECT batch, data FROM checkpoints ORDER BY batch DESC LIMIT 1"
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]))
 
     def write_metrics(self, step: int, values: Mapping[str, float]) -> None:
         """Store the metric ``values`` recorded after ``step`` measurements."""

@@ -113,6 +113,10 @@ class Policy(ABC):
         """Restore what :meth:`state_dict` returned."""
         return None
 
+    def diagnostics(self) -> dict[str, float]:
+        """Scalar health figures of the policy's model, recorded with the metrics."""
+        return {}
+
     def get_params(self) -> dict[str, Any]:
         """Constructor options, recorded with the run."""
         return {
