@@ -41,6 +41,7 @@ EXAMPLES: dict[str, tuple[dict, np.ndarray]] = {
     "coercive-positive": ({}, LOOP_AXIS),
     "coercive-negative": ({}, LOOP_AXIS),
     "window-integral": ({"start": 2.0, "stop": 4.0}, ENERGY_AXIS),
+    "channel-value": ({"channel": 3}, ENERGY_AXIS),
     "edx-line": ({"energy": 5.0, "width": 1.0, "background_width": 0.5}, ENERGY_AXIS),
     "eels-edge-ratio": ({"onset": 5.0, "pre": 2.0, "post": 2.0}, ENERGY_AXIS),
 }

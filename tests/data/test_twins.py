@@ -29,6 +29,7 @@ EXPECTED = {
         "eV",
         {"peak_position", "peak_intensity", "particle_radius", "particle_id"},
     ),
+    "ackley": ("twin:ackley", "", {"ackley"}),
 }
 
 
@@ -56,7 +57,8 @@ class TestRegistryContract:
         assert twin.shape == (32, 32) and twin.spectrum_grid_shape == (32, 32)
         assert twin.spectra.shape[:2] == (32, 32)
         assert twin.spectral_axis.shape == (twin.n_channels,)
-        assert twin.pixel_units == "nm" and twin.pixel_size > 0 and twin.signal_name
+        assert twin.pixel_units == ("px" if name == "ackley" else "nm")
+        assert twin.pixel_size > 0 and twin.signal_name
         assert set(twin.ground_truth) == truth
         assert all(np.all(np.isfinite(v)) for v in twin.ground_truth.values())
         assert twin.provenance["twin"] == name and twin.provenance["seed"] == 5
@@ -82,7 +84,7 @@ class TestRegistryContract:
 
 
 def test_unknown_twin_lists_available() -> None:
-    with pytest.raises(ConfigError, match="ferroelectric, nanoparticles"):
+    with pytest.raises(ConfigError, match="ackley, ferroelectric, nanoparticles"):
         make_twin("graphene")
 
 
@@ -224,3 +226,17 @@ def test_particle_maps_and_haadf_contrast(particles: SpectralImage) -> None:
 def test_overcrowded_field_is_an_error() -> None:
     with pytest.raises(ConfigError, match="could not place"):
         nanoparticle_field(size=16, n_particles=20)
+
+
+# --------------------------------------------------------------------------- ackley
+
+
+def test_ackley_values_and_layout() -> None:
+    from autoscope.data.functions import ACKLEY_BOUND, ackley
+
+    assert ackley(np.zeros((1, 4)))[0] == pytest.approx(0.0, abs=1e-12)
+    assert ackley(np.ones((1, 2)))[0] == pytest.approx(3.6253849384403627)
+    twin = make_twin("ackley", size=16, dim=4, seed=1)
+    x = (2 * np.moveaxis(twin.structure, 0, -1).reshape(-1, 4) - 1) * ACKLEY_BOUND
+    np.testing.assert_allclose(twin.spectra.reshape(-1), ackley(x))
+    assert 0 <= twin.spectra.min() and twin.spectra.max() <= 22.72

@@ -79,6 +79,8 @@ class PoolConfig:
     stride: int = 1
     border: str = "valid"
     normalization: str = "global"
+    channels: str = "first"
+    """Structure channels cut into patches: "first" or "all" (patches `(N, C, w, w)`)."""
 
 
 @dataclass
@@ -197,6 +199,10 @@ class Config:
             raise ConfigError(f"[policy] n_initial must be >= 0, got {self.policy.n_initial}")
         if self.policy.batch_size < 1:
             raise ConfigError(f"[policy] batch_size must be >= 1, got {self.policy.batch_size}")
+        if self.pool.channels not in ("first", "all"):
+            raise ConfigError(
+                f"[pool] channels must be 'first' or 'all', got {self.pool.channels!r}"
+            )
         if self.run.synchronous not in ("FULL", "NORMAL", "EXTRA"):
             raise ConfigError(
                 f"[run] synchronous must be FULL, NORMAL or EXTRA, got {self.run.synchronous!r}"

@@ -179,7 +179,12 @@ def prepare(config: Config) -> Experiment:
         raise DataError(f"dataset {dataset.name!r} has no spectra to measure")
     p = config.pool
     pool = extract_patches(
-        dataset, window=p.window, stride=p.stride, border=p.border, normalization=p.normalization
+        dataset,
+        window=p.window,
+        stride=p.stride,
+        border=p.border,
+        normalization=p.normalization,
+        channel=0 if p.channels == "first" else None,
     )
     scalarizer = make_scalarizer(config.scalarizer.name, **config.scalarizer.options)
     grid = dataset.spectrum_grid_shape

@@ -556,6 +556,41 @@ class WindowIntegral(Scalarizer):
 
 
 @register_scalarizer
+class ChannelValue(Scalarizer):
+    """The value of one spectral channel (e.g. a single-channel signal or a function twin).
+
+    Args:
+        channel: Channel index (negative counts from the end).
+
+    Units: signal.
+
+    Example:
+        >>> import numpy as np
+        >>> ChannelValue(channel=1)(np.array([[1.0, 2.0, 3.0]]), np.arange(3.0))
+        array([2.])
+    """
+
+    name = "channel-value"
+    units = "signal"
+    description = "the value of one spectral channel"
+
+    def __init__(self, *, channel: int = 0) -> None:
+        if isinstance(channel, bool) or not isinstance(channel, (int, np.integer)):
+            raise ConfigError(
+                f"scalarizer {self.name!r}: channel must be an integer, got {channel!r}"
+            )
+        self.channel = int(channel)
+
+    def _compute(self, spectra: np.ndarray, axis: np.ndarray) -> np.ndarray:
+        if not -spectra.shape[1] <= self.channel < spectra.shape[1]:
+            raise DataError(
+                f"scalarizer {self.name!r}: channel {self.channel} outside the "
+                f"{spectra.shape[1]} channels of the spectra"
+            )
+        return spectra[:, self.channel].copy()
+
+
+@register_scalarizer
 class EdxLine(Scalarizer):
     """Background-subtracted EDX line intensity.
 

@@ -113,6 +113,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from autoscope.data.functions import ackley_twin
 from autoscope.data.scalarizers import bipolar_branches
 from autoscope.data.spectral_image import SpectralImage
 from autoscope.errors import ConfigError
@@ -560,6 +561,7 @@ def nanoparticle_field(
 TWINS: dict[str, Callable[..., SpectralImage]] = {
     "ferroelectric": ferroelectric_film,
     "nanoparticles": nanoparticle_field,
+    "ackley": ackley_twin,
 }
 """Registered twin generators by name."""
 
