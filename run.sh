@@ -42,7 +42,7 @@ setup() {
       "${pip[@]}" "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
   fi
   echo "run.sh: installing autoscope and its dependencies into $VENV" >&2
-  "${pip[@]}" -e ".[io,test]"
+  "${pip[@]}" -e ".[io,bench,test]"
   echo "$want" > "$stamp"
 }
 

@@ -25,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 DEMO_STEPS = 80
@@ -207,6 +208,74 @@ def _describe(info: object) -> str:
     extra = getattr(info, "extra", None)
     suffix = f" [needs autoscope[{extra}]]" if extra else ""
     return f"{name:<14} {extensions:<28} {description}{suffix}"
+
+
+@app.command()
+def bench(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SPEC.toml",
+            help="Bench spec (examples/bench/demo.toml); with --report-only, a sweep directory.",
+        ),
+    ],
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Worker processes of the local pool (default: one per core)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on a Dask distributed cluster instead, e.g. tcp://host:8786."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Sweep directory (overrides the spec's output).")
+    ] = None,
+    report_only: Annotated[
+        bool, typer.Option("--report-only", help="Only (re)write the report of a sweep directory.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a benchmark sweep (datasets x policies x seeds) and write its report.
+
+    Every replication runs in its own run directory under SWEEP/runs/ and
+    leaves a result.json; running the same command again skips finished
+    replications and redoes interrupted or failed ones, so a sweep resumes
+    after a crash. The report (SWEEP/report.html, results.csv, summary.json)
+    compares every policy with the reference: means with 95% bootstrap
+    intervals, Wilcoxon signed-rank tests paired by seed, Holm-adjusted.
+    Failed replications are listed (tracebacks in their error.txt) and make
+    the command exit with status 1 after the report is written.
+    """
+    from autoscope.bench.report import write_bench_report
+    from autoscope.bench.spec import load_spec
+    from autoscope.bench.sweep import run_sweep
+
+    failed = 0
+    try:
+        if report_only:
+            sweep_dir = path
+        else:
+            spec = load_spec(path)
+            result = run_sweep(
+                spec, sweep_dir=out, workers=workers, scheduler=scheduler, progress=progress
+            )
+            sweep_dir = result.sweep_dir
+            failed = len(result.failed)
+            typer.echo(
+                f"replications: {len(result.ran)} run, {len(result.skipped)} already done, "
+                f"{failed} failed"
+            )
+            for task, message in result.failed:
+                first = message.splitlines()[0] if message else ""
+                typer.secho(f"  failed: {first}", fg=typer.colors.RED, err=True)
+                typer.echo(f"          traceback: {task.error_path}", err=True)
+        report = write_bench_report(sweep_dir)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"sweep directory: {sweep_dir}")
+    typer.echo(f"report:          {report}")
+    if failed:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:
