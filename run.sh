@@ -26,6 +26,9 @@ find_python() {
   return 1
 }
 
+# pip configured with local mirrors prints one warning per missing mirror entry; keep real errors.
+quiet_pip() { "$@" 2> >(grep -v "^WARNING: Location .* is ignored" >&2); }
+
 setup() {
   local stamp="$VENV/.autoscope-installed"
   local want
@@ -35,7 +38,7 @@ setup() {
     echo "run.sh: creating $VENV" >&2
     "$(find_python)" -m venv "$VENV"
   fi
-  local pip=("$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
+  local pip=(quiet_pip "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
   if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     echo "run.sh: installing torch $TORCH_VERSION (CPU build)" >&2
     "${pip[@]}" --no-index "torch==$TORCH_VERSION" 2>/dev/null ||

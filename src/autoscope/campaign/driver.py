@@ -137,7 +137,7 @@ def run_campaign(
         initial=int(campaign.spent["measurements"]),
         desc="measuring",
         unit="pt",
-        disable=not progress,
+        disable=None if progress else True,  # None: only on a terminal
         leave=False,
     )
     stopped_by = "pool"
