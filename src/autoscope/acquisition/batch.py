@@ -45,8 +45,8 @@ from typing import Literal, overload
 import numpy as np
 
 from autoscope.acquisition.base import Acquisition, AcquisitionContext, SupportsFantasize
+from autoscope.acquisition.selection import select_top
 from autoscope.errors import ConfigError, DataError
-from autoscope.policies.base import select_top
 
 __all__ = ["pending_posterior", "select_batch"]
 

@@ -265,10 +265,9 @@ class RunStore:
         self._db.execute("BEGIN")
         try:
             stored = [self.append(event) for event in events]
-            if checkpoint is not None:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO checkpoints (batch, data) VALUES (?, ?)", checkpoint
-                )
+            if checkpoint is not None:  # only the latest is kept: resume needs no other
+                self._db.execute("DELETE FROM checkpoints")
+                self._db.execute("INSERT INTO checkpoints (batch, data) VALUES (?, ?)", checkpoint)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from autoscope.acquisition.selection import select_top
 from autoscope.data.pool import CandidatePool
 from autoscope.errors import ConfigError
 
@@ -154,28 +155,6 @@ def make_policy(name: str, **options: Any) -> Policy:
         return factory(**options)
     except TypeError as err:
         raise ConfigError(f"policy {name!r}: {err}") from None
-
-
-def select_top(
-    scores: np.ndarray, available: np.ndarray, n: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Indices of the ``n`` best available scores, ties broken at random.
-
-    Args:
-        scores: One score per candidate, `(N,)`; higher is better.
-        available: Boolean mask `(N,)`.
-        n: How many to pick.
-        rng: Breaks ties, so no candidate wins because of its index.
-
-    Returns:
-        Pool indices `(min(n, available.sum()),)`, best first.
-    """
-    candidates = np.flatnonzero(available)
-    if len(candidates) == 0:
-        return candidates
-    jitter = rng.random(len(candidates))
-    order = np.lexsort((jitter, -scores[candidates]))
-    return candidates[order[:n]]
 
 
 def suggestions_from_indices(
