@@ -306,3 +306,18 @@ def test_pool_arrays_cannot_be_changed_from_outside():
         pool.coords.flags.writeable = True
     features[0, 0] = 5.0
     assert pool.feature("x")[0, 0] == 0.0
+
+
+def test_bin_spectra_sums_blocks_and_keeps_registration():
+    rng = np.random.default_rng(0)
+    image = SpectralImage(rng.random((8, 8)), spectra=rng.poisson(3.0, (8, 8, 5)).astype(float),
+                          ground_truth={"t": np.arange(64.0).reshape(8, 8)})
+    binned = image.bin_spectra(4)
+    assert binned.spectra.shape == (2, 2, 5) and binned.spectra_binning == 4
+    np.testing.assert_array_equal(binned.spectra[1, 0], image.spectra[4:8, 0:4].sum(axis=(0, 1)))
+    assert binned.ground_truth["t"][0, 0] == pytest.approx(image.ground_truth["t"][:4, :4].mean())
+    pool = extract_patches(binned, window=4)
+    np.testing.assert_allclose(pool.feature("patches")[3], (image.image[4:8, 4:8] - image.image.min())
+                               / np.ptp(image.image), rtol=1e-6)
+    with pytest.raises(DataError, match="divide"):
+        image.bin_spectra(3)

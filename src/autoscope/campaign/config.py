@@ -69,6 +69,8 @@ class DataConfig:
     structure: str = ""
     """How to derive a structure channel when the file has none (e.g. ``mean``, ``slice:10``)."""
     reader: str = ""
+    bin: int = 1
+    """Sum spectra over bin x bin blocks (e.g. sparse EDX counts); 1 = no binning."""
 
 
 @dataclass

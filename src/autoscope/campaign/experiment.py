@@ -39,7 +39,8 @@ def load_dataset(config: Config) -> SpectralImage:
         from autoscope.data.twins import make_twin
 
         options = {"seed": config.run.seed, **data.twin_options}
-        return make_twin(data.twin, **options)
+        image = make_twin(data.twin, **options)
+        return image.bin_spectra(data.bin) if data.bin != 1 else image
     from autoscope.data.readers import read
 
     kwargs: dict[str, Any] = {}
@@ -49,7 +50,8 @@ def load_dataset(config: Config) -> SpectralImage:
         kwargs["spectra"] = data.spectra
     if data.reader:
         kwargs["reader"] = data.reader
-    return read(data.path, **kwargs)
+    image = read(data.path, **kwargs)
+    return image.bin_spectra(data.bin) if data.bin != 1 else image
 
 
 def fingerprint(image: SpectralImage) -> str:

@@ -164,6 +164,48 @@ class SpectralImage:
         """Number of spectral channels ``S`` (0 without spectra)."""
         return 0 if self.spectra is None else self.spectra.shape[2]
 
+    def bin_spectra(self, factor: int) -> SpectralImage:
+        """Sum the spectra over ``factor x factor`` blocks of the spectrum grid.
+
+        Summing (not averaging) keeps count data Poisson; the structure image is
+        untouched and ``spectra_binning`` grows by ``factor``, so each binned
+        spectrum stays co-registered with its block of the image. Ground-truth
+        maps are averaged over the same blocks.
+
+        Args:
+            factor: Block side; must divide both spectrum-grid dimensions.
+
+        Returns:
+            A new image with spectra `(H' / factor, W' / factor, S)`.
+
+        Raises:
+            DataError: No spectra, or ``factor`` does not divide the grid.
+
+        Example:
+            >>> image = SpectralImage(np.zeros((4, 4)), spectra=np.ones((4, 4, 2)))
+            >>> image.bin_spectra(2).spectra[0, 0].tolist(), image.bin_spectra(2).spectra_binning
+            ([4.0, 4.0], 2)
+        """
+        if self.spectra is None:
+            raise DataError(f"{self.name!r} has no spectra to bin")
+        factor = int(factor)
+        h, w, s = self.spectra.shape
+        if factor < 1 or h % factor or w % factor:
+            raise DataError(
+                f"bin factor {factor} must be >= 1 and divide the spectrum grid {(h, w)} "
+                f"of {self.name!r}"
+            )
+        blocks = (h // factor, factor, w // factor, factor)
+        spectra = self.spectra.reshape(blocks + (s,)).sum(axis=(1, 3))
+        truth = {k: v.reshape(blocks).mean(axis=(1, 3)) for k, v in self.ground_truth.items()}
+        return replace(
+            self,
+            spectra=spectra,
+            spectra_binning=self.spectra_binning * factor,
+            ground_truth=truth,
+            provenance={**self.provenance, "spectra_binned": factor},
+        )
+
     def with_provenance(self, **entries: Any) -> SpectralImage:
         """Return a copy with ``entries`` merged into the provenance."""
         return replace(self, provenance={**self.provenance, **entries})
