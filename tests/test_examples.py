@@ -46,3 +46,11 @@ def test_demo_toml_documents_every_option():
                     assert sub.name in sections.get(f"{section.name}.{f.name}", set()), sub.name
             else:
                 assert f.name in sections.get(section.name, set()), f"[{section.name}] {f.name}"
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "bench").glob("*.toml")), ids=lambda p: p.name)
+def test_bench_spec_is_valid(path, data_dir):
+    from autoscope.bench import load_spec
+
+    spec = load_spec(path)
+    assert spec.tasks()

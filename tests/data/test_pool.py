@@ -317,7 +317,7 @@ def test_bin_spectra_sums_blocks_and_keeps_registration():
     np.testing.assert_array_equal(binned.spectra[1, 0], image.spectra[4:8, 0:4].sum(axis=(0, 1)))
     assert binned.ground_truth["t"][0, 0] == pytest.approx(image.ground_truth["t"][:4, :4].mean())
     pool = extract_patches(binned, window=4)
-    np.testing.assert_allclose(pool.feature("patches")[3], (image.image[4:8, 4:8] - image.image.min())
-                               / np.ptp(image.image), rtol=1e-6)
+    expected = (image.image[4:8, 4:8] - image.image.min()) / np.ptp(image.image)
+    np.testing.assert_allclose(pool.feature("patches")[3], expected, rtol=1e-6)
     with pytest.raises(DataError, match="divide"):
         image.bin_spectra(3)
