@@ -48,19 +48,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import re
-import sys
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autoscope.campaign.config import Config
+from autoscope.campaign.config import Config, read_toml
 from autoscope.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "CORRECTION_FAMILIES",
@@ -370,14 +364,7 @@ def load_spec(path: str | Path) -> BenchSpec:
             unknown or has a bad value (the message names the file and the key).
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read bench spec {path}: {err.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}") from None
+    data = read_toml(path, "bench spec")
     try:
         return BenchSpec.from_dict(data, base_dir=path.resolve().parent)
     except ConfigError as err:

@@ -242,18 +242,27 @@ def load_config(path: str | Path) -> Config:
         ConfigError: The file is missing, not valid TOML, or has unknown keys or wrong types.
     """
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read config {path}: {err.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}") from None
+    data = read_toml(path, "config")
     try:
         return Config.from_dict(data, base_dir=path.resolve().parent)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """Parse the TOML file ``path`` (a ``what``, named in errors).
+
+    Raises:
+        ConfigError: The file is missing or not valid TOML.
+    """
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read {what} {path}: {err.strerror}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}") from None
 
 
 def _check_type(value: Any, annotation: Any, where: str) -> Any:
