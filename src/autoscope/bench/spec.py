@@ -12,9 +12,9 @@ A spec is a TOML file (``autoscope bench SPEC.toml``; the commented template is
                                  # last step every replication of a dataset reached)
     metrics = ["coverage_patch", "rmse"]   # compared metrics (default: all recorded)
     output = "bench/demo-bench"  # sweep directory, relative to the working directory
-    correction = "dataset"       # Holm family: "dataset" (every comparison of one
-                                 # dataset's table), "metric" (the policies at one
-                                 # metric and step) or "sweep" (everything)
+    correction = "metric"        # Holm family: "metric" (the policies at one metric
+                                 # and step; default), "dataset" (every comparison of
+                                 # one dataset's table) or "sweep" (everything)
     alpha = 0.05                 # significance level of the Holm-adjusted p-values
     n_boot = 2000                # bootstrap resamples of every confidence interval
 
@@ -153,7 +153,7 @@ class BenchSpec:
     policies: list[PolicySpec]
     steps: list[int] = field(default_factory=list)
     metrics: list[str] = field(default_factory=list)
-    correction: str = "dataset"
+    correction: str = "metric"
     alpha: float = 0.05
     n_boot: int = 2000
     base_dir: Path | None = None
@@ -195,7 +195,7 @@ class BenchSpec:
             for i, m in enumerate(_list(bench.get("metrics", []), "[bench] metrics"))
         ]
         output = Path(_string(bench.get("output", f"bench/{name}"), "[bench] output"))
-        correction = _string(bench.get("correction", "dataset"), "[bench] correction")
+        correction = _string(bench.get("correction", "metric"), "[bench] correction")
         if correction not in CORRECTION_FAMILIES:
             raise ConfigError(
                 f"[bench] correction must be one of {list(CORRECTION_FAMILIES)}, got {correction!r}"
