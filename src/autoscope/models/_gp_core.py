@@ -182,12 +182,29 @@ def make_likelihood(*, noise_min: float, priors: bool) -> gpytorch.likelihoods.G
     )
 
 
-class _ExactModule(gpytorch.models.ExactGP):
-    """Constant mean + scaled kernel; the data are passed to :meth:`forward` directly."""
+MEANS = ("constant", "linear")
 
-    def __init__(self, covar: gpytorch.kernels.Kernel, likelihood: gpytorch.likelihoods.Likelihood):
+
+def make_mean(mean: str, d: int) -> gpytorch.means.Mean:
+    """Prior mean: ``"constant"`` or ``"linear"`` (``w·z + b``, so the GP extrapolates a trend)."""
+    if mean == "constant":
+        return gpytorch.means.ConstantMean()
+    if mean == "linear":
+        return gpytorch.means.LinearMean(d)
+    raise ConfigError(f"unknown GP mean {mean!r}; expected one of {MEANS}")
+
+
+class _ExactModule(gpytorch.models.ExactGP):
+    """Prior mean + scaled kernel; the data are passed to :meth:`forward` directly."""
+
+    def __init__(
+        self,
+        covar: gpytorch.kernels.Kernel,
+        likelihood: gpytorch.likelihoods.Likelihood,
+        mean: gpytorch.means.Mean,
+    ):
         super().__init__(None, None, likelihood)
-        self.mean_module = gpytorch.means.ConstantMean()
+        self.mean_module = mean
         self.covar_module = covar
 
     def forward(self, z: torch.Tensor) -> MultivariateNormal:
@@ -197,13 +214,15 @@ class _ExactModule(gpytorch.models.ExactGP):
 class _SparseModule(gpytorch.models.ApproximateGP):
     """SVGP: whitened variational strategy over learnable inducing points `(M, d)`."""
 
-    def __init__(self, covar: gpytorch.kernels.Kernel, inducing: torch.Tensor):
+    def __init__(
+        self, covar: gpytorch.kernels.Kernel, inducing: torch.Tensor, mean: gpytorch.means.Mean
+    ):
         dist = gpytorch.variational.CholeskyVariationalDistribution(inducing.shape[0])
         strategy = gpytorch.variational.VariationalStrategy(
             self, inducing, dist, learn_inducing_locations=True
         )
         super().__init__(strategy)
-        self.mean_module = gpytorch.means.ConstantMean()
+        self.mean_module = mean
         self.covar_module = covar
 
     def forward(self, z: torch.Tensor) -> MultivariateNormal:
@@ -238,6 +257,7 @@ class GPHead(torch.nn.Module):
         inducing: Initial inducing points `(M, d)` (``"svgp"`` only).
         noise_min: Lower bound of the noise variance (scaled target units).
         priors: Put Gamma priors on lengthscale, outputscale and noise.
+        mean: Prior mean, ``"constant"`` or ``"linear"``.
     """
 
     def __init__(
@@ -249,6 +269,7 @@ class GPHead(torch.nn.Module):
         inducing: torch.Tensor | None = None,
         noise_min: float = 1e-4,
         priors: bool = True,
+        mean: str = "constant",
     ) -> None:
         super().__init__()
         self.kind = kind
@@ -256,11 +277,11 @@ class GPHead(torch.nn.Module):
         self.likelihood = make_likelihood(noise_min=noise_min, priors=priors)
         covar = make_kernel(kernel, d, priors=priors)
         if kind == "exact":
-            self.gp: gpytorch.models.GP = _ExactModule(covar, self.likelihood)
+            self.gp: gpytorch.models.GP = _ExactModule(covar, self.likelihood, make_mean(mean, d))
         elif kind == "svgp":
             if inducing is None:
                 raise ConfigError("an svgp head needs initial inducing points")
-            self.gp = _SparseModule(covar, inducing)
+            self.gp = _SparseModule(covar, inducing, make_mean(mean, d))
         else:
             raise ConfigError(f"unknown gp kind {kind!r}; expected 'exact' or 'svgp'")
         # Conditioned state of the exact posterior (set by ``condition``).
@@ -303,10 +324,9 @@ class GPHead(torch.nn.Module):
         """Lengthscales `(d,)`."""
         return self.gp.covar_module.base_kernel.lengthscale.detach().reshape(-1)
 
-    @property
-    def mean_constant(self) -> torch.Tensor:
-        """Constant prior mean (scaled units), a 0-d tensor."""
-        return self.gp.mean_module.constant.detach().reshape(())
+    def prior_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """Prior mean at features `(n, d)` (scaled units), `(n,)`."""
+        return self.gp.mean_module(z).reshape(-1)
 
     def kern(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """Dense kernel matrix `(len(a), len(b))`."""
@@ -321,7 +341,7 @@ class GPHead(torch.nn.Module):
             k = self.kern(z, z)
             k = k + self.noise * torch.eye(len(z), dtype=k.dtype, device=k.device)
             self._chol = jittered_cholesky(k)
-            resid = (y - self.mean_constant).unsqueeze(-1)
+            resid = (y - self.prior_mean(z)).unsqueeze(-1)
             self._alpha = torch.cholesky_solve(resid, self._chol).squeeze(-1)
             self._z = z
             self._y = y
@@ -329,7 +349,7 @@ class GPHead(torch.nn.Module):
     # ---- posterior
     def _exact_parts(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ks = self.kern(z, self._z)
-        mean = self.mean_constant + ks @ self._alpha
+        mean = self.prior_mean(z) + ks @ self._alpha
         v = torch.linalg.solve_triangular(self._chol, ks.T, upper=False)
         return mean, v
 
@@ -404,11 +424,10 @@ class GPHead(torch.nn.Module):
         def prior(x: torch.Tensor) -> torch.Tensor:
             return amp * torch.cos(x @ omega + phase) @ weights
 
-        m = self.mean_constant
         if self.kind == "exact":
             anchor = self._z
             eps = math.sqrt(self.noise) * torch.randn(len(anchor), n, generator=gen, **kw)
-            resid = (self._y - m).unsqueeze(-1) - prior(anchor) - eps
+            resid = (self._y - self.prior_mean(anchor)).unsqueeze(-1) - prior(anchor) - eps
             update = torch.cholesky_solve(resid, self._chol)
         else:
             strategy = self.gp.variational_strategy
@@ -419,12 +438,14 @@ class GPHead(torch.nn.Module):
             mv = qv.variational_mean
             lv = torch.tril(qv.chol_variational_covar)
             v = mv.unsqueeze(-1) + lv @ torch.randn(len(mv), n, generator=gen, **kw)
-            u = luu @ v  # whitened: u − m = L_UU v
+            u = luu @ v  # whitened: u − m(U) = L_UU v
             update = torch.cholesky_solve(u - prior(anchor), luu)
         out = []
         for start in range(0, len(z), chunk_size):
             zc = z[start : start + chunk_size]
-            out.append(m + prior(zc) + self.kern(zc, anchor) @ update)
+            out.append(
+                self.prior_mean(zc).unsqueeze(-1) + prior(zc) + self.kern(zc, anchor) @ update
+            )
         return torch.cat(out).T
 
 

@@ -39,6 +39,7 @@ RECIPES: dict[str, Callable[[], dict[str, Any]]] = {
         "n_features": 2,
         "channels": (16, 32),
         "kernel": "rbf",
+        "mean": "constant",
         "gp": "svgp",
         "n_inducing": 10,
         "objective": "pll",
