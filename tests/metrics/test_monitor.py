@@ -111,3 +111,12 @@ def test_monitor_validates_input(pool, truth):
         monitor.update([0], prediction=(np.zeros(N - 1), None))
     with pytest.raises(DataError, match="truth"):
         MetricsMonitor(pool, truth[:-1], seed=0, feature_space=False)
+
+
+def test_rmse_constant_is_the_mean_predictor_on_the_fixed_scale():
+    truth = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    pool = CandidatePool(np.array([[0, i] for i in range(5)]), {"patches": np.eye(5)[:, :, None]})
+    monitor = MetricsMonitor(pool, truth, seed=0, feature_space=False, patch_clusters=2)
+    values = monitor.update([0, 2])  # measured mean 1.0
+    expected = np.sqrt(np.mean(((1.0 - truth) / 4.0) ** 2))
+    assert values["rmse_constant"] == pytest.approx(expected)

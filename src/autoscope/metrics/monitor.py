@@ -63,7 +63,10 @@ class MetricsMonitor:
     :meth:`update`, in call order). With a prediction it adds ``mean_prediction``
     and ``mean_std`` and, with a truth, ``mae``, ``rmse``, ``mae_unmeasured``
     and ``rmse_unmeasured`` on the fixed scale ``truth.max() - truth.min()``
-    (see :func:`~autoscope.metrics.errors.error_metrics`).
+    (see :func:`~autoscope.metrics.errors.error_metrics`). With a truth, every
+    step also records ``rmse_constant``: the RMSE, on the same scale, of
+    predicting the mean of the measured points' true values everywhere, the
+    baseline a model's ``rmse`` has to beat.
 
     Args:
         pool: The candidate pool of the run.
@@ -228,6 +231,15 @@ class MetricsMonitor:
         for name, tracker in self._trackers.items():
             out[f"coverage_{name}"] = tracker._add_valid(idx)
             out[f"coverage_{name}_noinit"] = self._trackers_noinit[name]._add_valid(later)
+        if self.truth is not None and not self._unmeasured.all():
+            # The skill baseline every model must beat: predict the mean of what
+            # was measured, everywhere (same fixed scale as ``rmse``).
+            measured_truth = self.truth[~self._unmeasured]
+            constant = (
+                float(np.nanmean(measured_truth)) if np.isfinite(measured_truth).any() else 0.0
+            )
+            residual = (constant - self.truth) / self._scale
+            out["rmse_constant"] = float(np.sqrt(np.nanmean(residual**2)))
         if mean is not None:
             if self.truth is not None:
                 out.update(_masked_errors(mean, self.truth, self._unmeasured, self._scale, std))
