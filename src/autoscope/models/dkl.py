@@ -26,8 +26,9 @@ A collapsed model is detected, not only avoided: :meth:`DeepKernelGP.diagnostics
 reports ``feature_spread`` (largest std of the training features over their
 lengthscale), ``mean_spread`` (std of the posterior mean over the training
 inputs relative to that of the targets), ``noise``, ``outputscale``,
-``lengthscale`` and ``collapsed`` = 1.0 when ``feature_spread < 0.05`` or
-``mean_spread < collapse_tol`` (1e-3 by default).
+``lengthscale`` and ``collapsed`` = 1.0 when ``feature_spread < 0.5`` or
+``mean_spread < collapse_tol`` (1e-3 by default); see ``_health`` for how 0.5
+was calibrated.
 
 Edge cases never reach GPyTorch's internals: NaN/inf targets and fewer than two
 points raise :class:`~autoscope.errors.DataError`; constant targets skip
