@@ -20,7 +20,6 @@ Figures use :class:`matplotlib.figure.Figure` with the Agg canvas (no pyplot).
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
 import json
@@ -31,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from autoscope.bench.results import ResultRow, SweepData, compare_policies, load_sweep
@@ -39,7 +37,7 @@ from autoscope.bench.stats import bootstrap_ci
 from autoscope.campaign.store import RunStore
 from autoscope.errors import AutoscopeError
 from autoscope.viz import plot_trajectory
-from autoscope.viz.report import ERROR_METRICS, SURROGATE_METRICS, format_number
+from autoscope.viz.report import ERROR_METRICS, SURROGATE_METRICS, figure_html, format_number
 
 __all__ = ["CURVE_METRICS", "curve_metrics", "write_bench_report"]
 
@@ -47,7 +45,6 @@ __all__ = ["CURVE_METRICS", "curve_metrics", "write_bench_report"]
 #: ``coverage_target_<bins>`` and the spec's own ``metrics``).
 CURVE_METRICS = ("coverage_patch", "coverage_feature", *ERROR_METRICS[:2], *SURROGATE_METRICS)
 _TARGET_COVERAGE = re.compile(r"^coverage_target_\d+$")
-_DPI = 100
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 1200px; padding: 0 1rem; color: #222; }
@@ -261,15 +258,7 @@ def _fig_trajectories(data: SweepData, dataset: str) -> Figure | None:
 def _figure(fig: Figure | None, folder: Path, stem: str, caption: str) -> str:
     if fig is None:
         return f'<p class="note">{html.escape(f"No data for {stem}.")}</p>'
-    FigureCanvasAgg(fig)
-    path = folder / f"{stem}.png"
-    fig.savefig(path, format="png", dpi=_DPI)
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    esc = html.escape
-    return (
-        f'<figure><img alt="{esc(stem, quote=True)}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{esc(caption)}</figcaption></figure>"
-    )
+    return figure_html(fig, folder / f"{stem}.png", alt=stem, caption=caption)
 
 
 def _results_table(data: SweepData, rows: list[ResultRow]) -> str:

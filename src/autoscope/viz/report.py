@@ -130,11 +130,20 @@ def _summary(run: RunData) -> list[tuple[str, str]]:
     return rows
 
 
-def _render(fig: Figure, path: Path) -> str:
-    """Save ``fig`` as PNG at ``path`` and return its base64 text."""
+def figure_html(fig: Figure, path: Path, *, alt: str, caption: str) -> str:
+    """Save ``fig`` as a PNG at ``path``; return an HTML ``<figure>`` embedding it.
+
+    The PNG is embedded as a base64 ``data:`` URI, so the page stays
+    self-contained; the file is kept beside the page for reuse.
+    """
     FigureCanvasAgg(fig)
     fig.savefig(path, format="png", dpi=_DPI)
-    return base64.b64encode(path.read_bytes()).decode("ascii")
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(alt, quote=True)}" '
+        f'src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _fig_trajectory(run: RunData) -> Figure:
@@ -359,14 +368,9 @@ def write_report(run: RunData, out_dir: Path | None = None) -> Path:
             (out / f"{stem}.png").unlink(missing_ok=True)  # stale from an earlier report
             parts.append(f'<p class="note">{esc(f"No {heading.lower()} metrics recorded.")}</p>')
             continue
-        data = _render(fig, out / f"{stem}.png")
         if stem == "revealed_vs_truth" and run.truth_map is None:
             parts.append('<p class="note">This run has no ground truth.</p>')
-        parts.append(
-            f'<figure><img alt="{esc(heading, quote=True)}" '
-            f'src="data:image/png;base64,{data}">'
-            f"<figcaption>{esc(caption)}</figcaption></figure>"
-        )
+        parts.append(figure_html(fig, out / f"{stem}.png", alt=heading, caption=caption))
 
     parts += ["<h2>Failures and rejections</h2>", _events_table(run)]
     parts += ["<h2>Configuration</h2>", f"<pre>{esc(_json_text(run.config))}</pre>"]
