@@ -41,8 +41,18 @@ setup() {
   local pip=(quiet_pip "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check)
   if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     echo "run.sh: installing torch $TORCH_VERSION (CPU build)" >&2
-    "${pip[@]}" --no-index "torch==$TORCH_VERSION" 2>/dev/null ||
-      "${pip[@]}" "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
+    # Ask pip which build it would pick (metadata only): a +cpu wheel the machine
+    # already offers is used as it is; otherwise take the CPU-only index rather
+    # than PyPI's multi-GB CUDA build.
+    local planned
+    planned=$("$VENV/bin/python" -m pip install --dry-run --quiet --no-deps --report - \
+      "torch==$TORCH_VERSION" 2>/dev/null | "$VENV/bin/python" -c \
+      'import json, sys; print(json.load(sys.stdin)["install"][0]["metadata"]["version"])' \
+      2>/dev/null || true)
+    case "$planned" in
+      *+cpu) "${pip[@]}" "torch==$TORCH_VERSION" ;;
+      *) "${pip[@]}" "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu ;;
+    esac
   fi
   echo "run.sh: installing autoscope and its dependencies into $VENV" >&2
   "${pip[@]}" -e ".[io,bench,test]"
