@@ -185,3 +185,8 @@ def test_export_rejects_unknown_format(tmp_path):
                         "--no-progress"])
     result = runner.invoke(app, ["export", str(tmp_path / "run"), str(tmp_path / "run.csv")])
     assert result.exit_code == 2 and ".csv" in result.output
+
+
+def test_bad_input_more_initial_points_than_budget(tmp_path):
+    config = write_config(tmp_path, policy='name = "random"\nn_initial = 20')
+    invoke_bad(tmp_path, config, "n_initial (20)", "budget (12)")

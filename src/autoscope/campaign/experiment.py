@@ -25,7 +25,7 @@ from autoscope.campaign.store import RunStore
 from autoscope.data.pool import CandidatePool, extract_patches
 from autoscope.data.scaling import robust_scale
 from autoscope.data.spectral_image import SpectralImage
-from autoscope.errors import ConfigError, DataError, RunStoreError
+from autoscope.errors import DataError, RunStoreError
 from autoscope.instruments.replay import FaultInjection, ReplayInstrument
 from autoscope.policies import Policy, make_policy
 
@@ -212,13 +212,7 @@ def prepare(config: Config) -> Experiment:
         seed=config.run.seed,
     )
     experiment = Experiment(config, dataset, instrument, pool, scalarizer, truth_map, truth)
-    experiment.policies()
-    budget = experiment.budget()
-    if budget.measurements is not None and config.policy.n_initial > budget.measurements:
-        raise ConfigError(
-            f"[policy] n_initial ({config.policy.n_initial}) exceeds [budget] measurements "
-            f"({budget.measurements})"
-        )
+    experiment.campaign()  # policies, budget and initial points, checked before any file exists
     return experiment
 
 
