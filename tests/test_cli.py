@@ -13,7 +13,7 @@ from autoscope.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["demo", "run", "resume", "report", "export", "datasets"]
+COMMANDS = ["demo", "run", "resume", "report", "export", "datasets", "bench", "analyze"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from autoscope.errors import AutoscopeError
+from autoscope.errors import AutoscopeError, ConfigError
 
 app = typer.Typer(
     name="autoscope",
@@ -276,6 +276,106 @@ def bench(
     typer.echo(f"report:          {report}")
     if failed:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def analyze(
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="Image file (any reader).")],
+    task: Annotated[
+        str, typer.Option(help="atoms (LoG* columns), walls (domain walls) or particles.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: analysis/<image>-<task>).")
+    ] = None,
+    channel: Annotated[
+        str, typer.Option(help="Channel name (or prefix) or index, e.g. PhaseRetrace.")
+    ] = "0",
+    binning: Annotated[int, typer.Option(min=1, help="Average NxN pixel blocks first.")] = 1,
+    pixel_size: Annotated[
+        float | None, typer.Option(help="Override the file's pixel size (in --unit).")
+    ] = None,
+    unit: Annotated[str, typer.Option(help="Unit of --pixel-size.")] = "nm",
+    atoms_per_cell: Annotated[
+        float, typer.Option(help="atoms: columns per primitive cell of the FFT lattice.")
+    ] = 1.0,
+    diameter: Annotated[
+        float | None,
+        typer.Option(help="particles: expected diameter (nm if calibrated, else px)."),
+    ] = None,
+    diameter_std: Annotated[
+        float | None, typer.Option(help="particles: spread of the diameter (default 30 %).")
+    ] = None,
+    shape: Annotated[str, typer.Option(help="particles: circular or rectangular.")] = "circular",
+    expected_count: Annotated[
+        float | None, typer.Option(help="particles: adds a count reward.")
+    ] = None,
+    optimizer: Annotated[str, typer.Option(help="nsga2 (GA) or qnehvi (BoTorch).")] = "nsga2",
+    population: Annotated[int, typer.Option(min=2, help="GA population size.")] = 100,
+    generations: Annotated[int, typer.Option(min=1, help="GA generations / BO batches.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of the search.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Local worker processes.")] = 1,
+    window: Annotated[
+        int | None, typer.Option(help="Optimise per window of this size (sliding-window mode).")
+    ] = None,
+    pick: Annotated[
+        int | None, typer.Option(help="Report this Pareto point (index) instead of the knee.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Tune an image-analysis workflow by physics rewards and write its results.
+
+    A genetic algorithm (NSGA-II, population x generations) searches the
+    workflow's parameters; the rewards need no labels: atoms are scored by
+    the count the image's own lattice predicts and by duplicates/gaps, walls
+    by straightness and length, particles by a size prior and their shape.
+    The output folder holds the Pareto front, overlays of the knee point and
+    of each objective's best point, detections.csv (pixels and calibrated
+    units), front.csv, result.json and index.html.
+    """
+    from autoscope.analysis.pipeline import analyze_file
+
+    options: dict[str, object] = {}
+    if task == "atoms":
+        options["atoms_per_cell"] = atoms_per_cell
+    elif task == "particles":
+        if diameter is None:
+            _fail(ConfigError("--task particles needs --diameter (the expected particle size)"))
+        options.update(diameter=diameter, diameter_std=diameter_std, shape=shape)
+        if expected_count is not None:
+            options["expected_count"] = expected_count
+    out = out or Path("analysis") / f"{image.stem}-{task}"
+    try:
+        outcome = analyze_file(
+            image,
+            task,
+            out,
+            channel=channel,
+            binning=binning,
+            pixel_size=pixel_size,
+            unit=unit if pixel_size is not None else None,
+            workflow_options=options,
+            window=window,
+            pick=pick,
+            optimizer=optimizer,
+            population=population,
+            generations=generations,
+            seed=seed,
+            workers=workers,
+            progress=progress,
+        )
+    except AutoscopeError as err:
+        _fail(err)
+    result = outcome.result
+    typer.echo(f"image:       {outcome.loaded.name}")
+    n_bad = sum(e.penalised for e in result.evaluations)
+    typer.echo(
+        f"evaluations: {len(result.evaluations)} ({n_bad} penalised), "
+        f"Pareto front: {len(result.pareto)} points"
+    )
+    chosen = result.evaluations[result.knee if pick is None else result.pareto[pick]]
+    rewards = ", ".join(f"{k} = {v:.4g}" for k, v in chosen.rewards.items())
+    typer.echo(f"chosen:      {rewards}; {outcome.n_detections} detections")
+    typer.echo(f"report:      {outcome.page}")
 
 
 def main() -> None:

@@ -1,0 +1,264 @@
+"""Figures, tables and the HTML page of one reward-driven analysis.
+
+:func:`write_analysis` writes, into one folder: the Pareto front
+(``pareto.png``), hypervolume per generation (``convergence.png``), overlays of
+the knee point and of each objective's best Pareto point (``overlay_*.png``),
+the knee's detections as CSV (positions in pixels and, when the image is
+calibrated, in its unit), every Pareto point's parameters and rewards
+(``front.csv``, ``result.json``) and a self-contained ``index.html``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from autoscope.analysis.search import SearchResult
+from autoscope.analysis.workflows import Workflow
+from autoscope.viz.report import figure_html, format_number
+
+__all__ = ["plot_overlay", "plot_pareto", "write_analysis"]
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.9rem; }
+th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; } th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9rem; }
+.sub { color: #666; }
+"""
+
+
+def plot_pareto(result: SearchResult) -> Figure:
+    """Every evaluation's rewards (first two objectives), the front, the knee."""
+    fig = Figure(figsize=(6.0, 4.6), layout="constrained")
+    ax = fig.add_subplot()
+    first, second = result.objectives[:2]
+    ok = [e for e in result.evaluations if not e.penalised]
+    x = np.array([e.rewards[first.name] for e in ok])
+    y = np.array([e.rewards[second.name] for e in ok])
+    gen = np.array([e.generation for e in ok])
+    points = ax.scatter(x, y, c=gen, s=10, cmap="viridis", alpha=0.6, label="evaluated")
+    fig.colorbar(points, ax=ax, label="generation")
+    front = result.front()
+    fx = [e.rewards[first.name] for e in front]
+    fy = [e.rewards[second.name] for e in front]
+    ax.plot(fx, fy, "o-", color="crimson", ms=4, lw=1, label="Pareto front")
+    knee = result.evaluations[result.knee]
+    ax.plot(
+        knee.rewards[first.name],
+        knee.rewards[second.name],
+        "*",
+        color="k",
+        ms=14,
+        label="knee (default pick)",
+    )
+    ax.set_xlabel(f"{first.name} ({'higher' if first.direction == 'max' else 'lower'} is better)")
+    ax.set_ylabel(f"{second.name} ({'higher' if second.direction == 'max' else 'lower'} is better)")
+    ax.legend(fontsize=8)
+    n_bad = len(result.evaluations) - len(ok)
+    ax.set_title(
+        f"{result.workflow}: {len(result.evaluations)} evaluations, {n_bad} penalised", fontsize=10
+    )
+    return fig
+
+
+def plot_convergence(result: SearchResult) -> Figure:
+    """Normalised hypervolume against the number of evaluations."""
+    fig = Figure(figsize=(5.0, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.plot(result.evaluations_per_generation, result.hypervolume, "o-")
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume (normalised)")
+    ax.set_title(f"{result.optimizer}, seed {result.seed}", fontsize=10)
+    return fig
+
+
+def plot_overlay(workflow: Workflow, image: np.ndarray, detections: Any, *, title: str) -> Figure:
+    """The image with a workflow's detections drawn on it."""
+    h, w = image.shape
+    fig = Figure(figsize=(6.0, 6.0 * h / w + 0.4), layout="constrained")
+    ax = fig.add_subplot()
+    ax.imshow(image, cmap="gray")
+    if workflow.name == "atoms":
+        found = np.asarray(detections).reshape(-1, 3)
+        ax.plot(found[:, 1], found[:, 0], "o", mfc="none", mec="red", ms=4, mew=0.8)
+        title = f"{title}: {len(found)} columns"
+    elif workflow.name == "walls":
+        for branch in detections:
+            branch = np.asarray(branch)
+            ax.plot(branch[:, 1], branch[:, 0], "-", color="red", lw=1)
+        title = f"{title}: {len(detections)} wall branches"
+    else:
+        masks = np.asarray(detections, dtype=bool)
+        for mask in masks:
+            ax.contour(mask, levels=[0.5], colors="red", linewidths=0.8)
+        title = f"{title}: {len(masks)} particles"
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(h - 0.5, -0.5)
+    ax.set_title(title, fontsize=10)
+    ax.set_axis_off()
+    return fig
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        if not rows:
+            handle.write("")
+            return
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def write_analysis(
+    workflow: Workflow,
+    image: np.ndarray,
+    result: SearchResult,
+    out_dir: str | Path,
+    *,
+    pick: int | None = None,
+    pixel_size: float | None = None,
+    unit: str = "px",
+    source: str = "",
+) -> Path:
+    """Write the figures, tables and HTML page of a search.
+
+    Args:
+        workflow: The workflow that was searched.
+        image: The analysed image `(H, W)`.
+        result: The search result.
+        out_dir: Output folder (created).
+        pick: Pareto index of the chosen point (default: the knee).
+        pixel_size: Calibration of a pixel in ``unit`` (adds calibrated columns).
+        unit: Unit of ``pixel_size``.
+        source: Where the image came from (shown on the page).
+
+    Returns:
+        Path of ``index.html``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    esc = html.escape
+    chosen = result.pick(pick)
+    detections = workflow.run(image, chosen, result.context)
+    rows = workflow.rows(detections, pixel_size=pixel_size)
+    if pixel_size:
+        rows = [{k.replace("_unit", f"_{unit}"): v for k, v in row.items()} for row in rows]
+    _write_csv(out / "detections.csv", rows)
+    front_rows = [
+        {"index": i, **{f"reward_{k}": v for k, v in e.rewards.items()}, **e.params}
+        for i, e in enumerate(result.front())
+    ]
+    _write_csv(out / "front.csv", front_rows)
+    summary = result.to_dict()
+    summary.update(
+        source=source,
+        chosen=chosen,
+        chosen_index=result.pareto.index(result.knee) if pick is None else pick,
+        n_detections=workflow.count(detections),
+        workflow_config=workflow.config(),
+        context={k: v for k, v in result.context.items() if k != "lattice"},
+    )
+    lattice = result.context.get("lattice")
+    if lattice is not None:
+        summary["lattice"] = {
+            "vectors_px": np.asarray(lattice.vectors).tolist(),
+            "spacing_px": float(lattice.spacing),
+        }
+    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>autoscope analyze: {esc(workflow.name)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>Reward-driven analysis: {esc(workflow.name)}</h1>",
+        f"<p class='sub'>{esc(source)} · {image.shape[0]}×{image.shape[1]} px · "
+        f"{esc(result.optimizer)}, seed {result.seed}, {len(result.evaluations)} evaluations</p>",
+        "<h2>Pareto front</h2>",
+        figure_html(
+            plot_pareto(result),
+            out / "pareto.png",
+            alt="Pareto front",
+            caption="Every evaluated parameter set; red: non-dominated; star: knee.",
+        ),
+        "<h2>Chosen point</h2>",
+        _params_table(chosen, result.evaluations[result.pareto[summary["chosen_index"]]].rewards),
+        f"<p>{workflow.count(detections)} detections; table: detections.csv</p>",
+        figure_html(
+            plot_overlay(workflow, image, detections, title="chosen"),
+            out / "overlay_chosen.png",
+            alt="chosen overlay",
+            caption="Chosen point.",
+        ),
+        "<h2>Extremes of the front</h2>",
+    ]
+    for objective in result.objectives:
+        best = min(
+            result.pareto,
+            key=lambda i: objective.to_loss(result.evaluations[i].rewards[objective.name]),
+        )
+        found = workflow.run(image, result.evaluations[best].params, result.context)
+        value = format_number(result.evaluations[best].rewards[objective.name])
+        parts.append(
+            figure_html(
+                plot_overlay(workflow, image, found, title=f"best {objective.name} ({value})"),
+                out / f"overlay_best_{objective.name}.png",
+                alt=f"best {objective.name}",
+                caption=f"The Pareto point with the best {objective.name}.",
+            )
+        )
+    parts += [
+        "<h2>Convergence</h2>",
+        figure_html(
+            plot_convergence(result),
+            out / "convergence.png",
+            alt="hypervolume",
+            caption="Hypervolume of the front (objectives scaled to the ideal/nadir "
+            "of all evaluations, reference 1.1).",
+        ),
+        "<h2>Front</h2>",
+        _front_table(result),
+        "</body></html>",
+    ]
+    path = out / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def _params_table(params: dict[str, Any], rewards: dict[str, float]) -> str:
+    rows = [
+        f"<tr><td>{html.escape(k)}</td><td class='num'>{format_number(v)}</td></tr>"
+        for k, v in {**params, **{f"reward: {k}": v for k, v in rewards.items()}}.items()
+    ]
+    return "<table><tr><th>name</th><th>value</th></tr>" + "".join(rows) + "</table>"
+
+
+def _front_table(result: SearchResult) -> str:
+    names = [o.name for o in result.objectives]
+    header = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", *names, "parameters"])
+    rows = []
+    for i, e in enumerate(result.front()):
+        cells = [str(i), *(format_number(e.rewards[n]) for n in names)]
+        params = ", ".join(f"{k}={format_number(v)}" for k, v in e.params.items())
+        mark = " (knee)" if result.pareto[i] == result.knee else ""
+        rows.append(
+            "<tr>"
+            + "".join(f"<td class='num'>{c}</td>" for c in cells)
+            + f"<td>{html.escape(params + mark)}</td></tr>"
+        )
+    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"

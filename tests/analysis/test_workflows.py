@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+from skimage.draw import disk
+
+from autoscope.analysis.search import search
+from autoscope.analysis.workflows import (
+    WORKFLOWS,
+    AtomsWorkflow,
+    ParticlesWorkflow,
+    WallsWorkflow,
+    make_workflow,
+)
+from autoscope.errors import ConfigError
+from autoscope.metrics.detection import match_detections
+
+
+def blob_lattice(shape=(96, 96), spacing=8.0, sigma=1.4, seed=0, noise=0.02):
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    centres = np.array(
+        [
+            (r, c)
+            for r in np.arange(4, shape[0] - 2, spacing)
+            for c in np.arange(4, shape[1] - 2, spacing)
+        ]
+    )
+    image = np.zeros(shape)
+    for r, c in centres:
+        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma**2))
+    image += noise * np.random.default_rng(seed).standard_normal(shape)
+    return image, centres
+
+
+def domain_image(shape=(96, 96), seed=0):
+    """Two vertical straight walls (stripes) plus noise."""
+    image = np.zeros(shape)
+    image[:, 32:64] = 1.0
+    return image + 0.05 * np.random.default_rng(seed).standard_normal(shape)
+
+
+def particle_image(shape=(96, 96), radius=6, seed=0):
+    image = np.zeros(shape)
+    rng = np.random.default_rng(seed)
+    for r in range(12, shape[0] - 8, 24):
+        for c in range(12, shape[1] - 8, 24):
+            image[disk((r + rng.integers(-2, 3), c + rng.integers(-2, 3)), radius, shape=shape)] = 1
+    return image + 0.05 * rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("name", sorted(WORKFLOWS))
+def test_every_workflow_declares_a_valid_space_and_objectives(name):
+    options = {"diameter": 10.0} if name == "particles" else {}
+    workflow = make_workflow(name, **options)
+    assert len(workflow.objectives) >= 2
+    assert {o.direction for o in workflow.objectives} <= {"max", "min"}
+    for row in workflow.space.describe():
+        assert row["name"] and row["kind"] in ("float", "int", "choice")
+    # the extremes of the space never crash an operator
+    image = {"atoms": blob_lattice()[0], "walls": domain_image(), "particles": particle_image()}[
+        name
+    ]
+    context = workflow.prepare(image)
+    for corner in (0.0, 1.0):
+        params = workflow.space.from_unit(np.full(len(workflow.space), corner))
+        rewards = workflow.evaluate(image, params, context)
+        assert set(rewards) == {o.name for o in workflow.objectives}
+
+
+def test_atom_search_finds_the_lattice():
+    image, centres = blob_lattice()
+    workflow = AtomsWorkflow()
+    result = search(workflow, image, population=24, generations=6, seed=0)
+    assert result.context["spacing"] == pytest.approx(8.0, rel=0.02)
+    best = result.evaluations[result.knee]
+    assert best.rewards["count"] > -0.1
+    assert best.rewards["geometric_error"] < 0.05
+    found = workflow.run(image, result.pick(), result.context)
+    score = match_detections(found[:, :2], centres, radius=1.0)
+    assert score.f1 > 0.9
+
+
+def test_wall_search_prefers_the_straight_walls():
+    image = domain_image()
+    result = search(WallsWorkflow(), image, population=20, generations=5, seed=0)
+    straightest = max(result.front(), key=lambda e: e.rewards["straightness"])
+    assert straightest.rewards["straightness"] > 0.95
+    assert straightest.rewards["wall_length"] > 100  # two walls of 96 px
+
+
+def test_particle_search_recovers_sizes():
+    image = particle_image()
+    workflow = ParticlesWorkflow(diameter=12.0, diameter_std=1.0)
+    result = search(workflow, image, population=20, generations=5, seed=0)
+    best = min(result.front(), key=lambda e: e.rewards["size_distance"])
+    assert best.rewards["size_distance"] < 1.5
+    masks = workflow.run(image, best.params, result.context)
+    assert 12 <= len(masks) <= 20  # 16 discs
+
+
+def test_workflow_options_are_checked():
+    with pytest.raises(ConfigError, match="unknown task"):
+        make_workflow("cells")
+    with pytest.raises(ConfigError, match="diameter"):
+        make_workflow("particles")
+    with pytest.raises(ConfigError, match="diameter must be > 0"):
+        ParticlesWorkflow(diameter=0)
+    with pytest.raises(ConfigError, match="generator"):
+        ParticlesWorkflow(diameter=5, generator="sam")
+    with pytest.raises(ConfigError, match="objectives"):
+        WallsWorkflow(objectives=("straightness",))
+    with pytest.raises(ConfigError, match="atoms_per_cell"):
+        AtomsWorkflow(atoms_per_cell=0)
