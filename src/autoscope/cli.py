@@ -291,6 +291,9 @@ def analyze(
         str, typer.Option(help="Channel name (or prefix) or index, e.g. PhaseRetrace.")
     ] = "0",
     binning: Annotated[int, typer.Option(min=1, help="Average NxN pixel blocks first.")] = 1,
+    invert: Annotated[
+        bool, typer.Option("--invert", help="Negate the image (bright-field: dark columns).")
+    ] = False,
     pixel_size: Annotated[
         float | None, typer.Option(help="Override the file's pixel size (in --unit).")
     ] = None,
@@ -351,6 +354,7 @@ def analyze(
             out,
             channel=channel,
             binning=binning,
+            invert=invert,
             pixel_size=pixel_size,
             unit=unit if pixel_size is not None else None,
             workflow_options=options,
@@ -375,6 +379,14 @@ def analyze(
     chosen = result.evaluations[result.knee if pick is None else result.pareto[pick]]
     rewards = ", ".join(f"{k} = {v:.4g}" for k, v in chosen.rewards.items())
     typer.echo(f"chosen:      {rewards}; {outcome.n_detections} detections")
+    for key, value in outcome.summary.items():
+        if isinstance(value, list) and len(value) > 6:
+            value = f"{len(value)} (indices in result.json)"
+        elif isinstance(value, (list, tuple)):
+            value = ", ".join(f"{v:.4g}" for v in value) or "none"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        typer.echo(f"  {key}: {value}")
     typer.echo(f"report:      {outcome.page}")
 
 

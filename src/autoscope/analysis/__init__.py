@@ -22,6 +22,12 @@ Example:
 """
 
 from autoscope.analysis.atoms import find_atoms
+from autoscope.analysis.columns import (
+    ColumnFlags,
+    column_intensities,
+    flag_bright_columns,
+    nearest_spacings,
+)
 from autoscope.analysis.filters import deconvolve, gaussian, gaussian_psf, prefilter
 from autoscope.analysis.image import as_image, normalize
 from autoscope.analysis.lattice import (
@@ -63,24 +69,37 @@ from autoscope.analysis.walls import (
     skeleton_branches,
     wall_skeleton,
 )
-from autoscope.analysis.workflows import WORKFLOWS, Objective, Workflow, make_workflow
+from autoscope.analysis.workflows import (
+    WORKFLOWS,
+    AtomsWorkflow,
+    Objective,
+    ParticlesWorkflow,
+    WallsWorkflow,
+    Workflow,
+    make_workflow,
+)
 
 __all__ = [
     "MASK_GENERATORS",
     "WORKFLOWS",
+    "AtomsWorkflow",
+    "ColumnFlags",
     "FelzenszwalbMasks",
     "Lattice",
     "MaskGenerator",
     "Objective",
     "Parameter",
     "ParameterSpace",
+    "ParticlesWorkflow",
     "SAMMasks",
     "SLICMasks",
     "SearchResult",
     "ThresholdWatershed",
+    "WallsWorkflow",
     "Workflow",
     "as_image",
     "circularity",
+    "column_intensities",
     "continuity",
     "count_reward",
     "deconvolve",
@@ -89,6 +108,7 @@ __all__ = [
     "expected_count",
     "find_atoms",
     "find_walls",
+    "flag_bright_columns",
     "gaussian",
     "gaussian_psf",
     "geometric_error",
@@ -100,6 +120,7 @@ __all__ = [
     "make_workflow",
     "mask_properties",
     "masks_to_labels",
+    "nearest_spacings",
     "normalize",
     "overlap",
     "path_length",

@@ -9,6 +9,7 @@ or sliding windows) and writes the report folder of
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ def load_image(
     pixel_size: float | None = None,
     unit: str | None = None,
     reader: str | None = None,
+    invert: bool = False,
 ) -> LoadedImage:
     """Read one image channel of any supported file.
 
@@ -62,6 +64,7 @@ def load_image(
             the override is multiplied by ``binning``).
         unit: Unit of ``pixel_size`` (default nm).
         reader: Force a reader by name (see ``autoscope datasets``).
+        invert: Negate the image (annular bright-field: columns are dark).
 
     Raises:
         DataError: Unreadable file, unknown channel, unusable image.
@@ -79,7 +82,7 @@ def load_image(
         if min(h, w) == 0:
             raise DataError(f"binning {binning} is larger than the image {image.shape}")
         image = image[:h, :w].reshape(h // binning, binning, w // binning, binning).mean((1, 3))
-    image = as_image(image, name=f"{Path(path).name}:{names[index]}")
+    image = as_image(-image if invert else image, name=f"{Path(path).name}:{names[index]}")
     if pixel_size is not None:
         size, length_unit = float(pixel_size), unit or "nm"
     else:
@@ -90,7 +93,8 @@ def load_image(
             size, length_unit = size * _TO_NM[file_unit], "nm"
     if size is not None:
         size *= binning
-    return LoadedImage(image, size, length_unit, f"{Path(path).name} [{names[index]}]")
+    label = f"{Path(path).name} [{names[index]}{', inverted' if invert else ''}]"
+    return LoadedImage(image, size, length_unit, label)
 
 
 def _channel_index(channel: str | int, names: list[str], path: str | Path) -> int:
@@ -115,6 +119,7 @@ class AnalysisOutcome:
     result: SearchResult
     loaded: LoadedImage
     n_detections: int
+    summary: dict[str, Any]
 
 
 def analyze_file(
@@ -126,6 +131,7 @@ def analyze_file(
     binning: int = 1,
     pixel_size: float | None = None,
     unit: str | None = None,
+    invert: bool = False,
     workflow_options: dict[str, Any] | None = None,
     window: int | None = None,
     pick: int | None = None,
@@ -138,7 +144,9 @@ def analyze_file(
     With ``window`` the search runs per window and the first window's result
     is reported with the merged detections counted.
     """
-    loaded = load_image(path, channel=channel, binning=binning, pixel_size=pixel_size, unit=unit)
+    loaded = load_image(
+        path, channel=channel, binning=binning, pixel_size=pixel_size, unit=unit, invert=invert
+    )
     options = dict(workflow_options or {})
     if task in ("walls", "particles") and loaded.pixel_size:
         options.setdefault("pixel_size", loaded.pixel_size)
@@ -160,6 +168,7 @@ def analyze_file(
         unit=loaded.unit,
         source=loaded.name,
     )
+    summary = json.loads((Path(out_dir) / "result.json").read_text())["summary"]
     if n_detections < 0:
-        n_detections = workflow.count(workflow.run(loaded.image, result.pick(pick), result.context))
-    return AnalysisOutcome(page, result, loaded, n_detections)
+        n_detections = summary["count"]
+    return AnalysisOutcome(page, result, loaded, n_detections, summary)

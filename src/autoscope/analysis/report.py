@@ -81,8 +81,15 @@ def plot_convergence(result: SearchResult) -> Figure:
     return fig
 
 
-def plot_overlay(workflow: Workflow, image: np.ndarray, detections: Any, *, title: str) -> Figure:
-    """The image with a workflow's detections drawn on it."""
+def plot_overlay(
+    workflow: Workflow,
+    image: np.ndarray,
+    detections: Any,
+    *,
+    title: str,
+    highlight: list[int] | None = None,
+) -> Figure:
+    """The image with a workflow's detections drawn on it (``highlight``: indices in yellow)."""
     h, w = image.shape
     fig = Figure(figsize=(6.0, 6.0 * h / w + 0.4), layout="constrained")
     ax = fig.add_subplot()
@@ -91,6 +98,10 @@ def plot_overlay(workflow: Workflow, image: np.ndarray, detections: Any, *, titl
         found = np.asarray(detections).reshape(-1, 3)
         ax.plot(found[:, 1], found[:, 0], "o", mfc="none", mec="red", ms=4, mew=0.8)
         title = f"{title}: {len(found)} columns"
+        if highlight:
+            marked = found[np.asarray(highlight, dtype=int)]
+            ax.plot(marked[:, 1], marked[:, 0], "s", mfc="none", mec="yellow", ms=9, mew=1.2)
+            title = f"{title}, {len(marked)} brighter than their sublattice (yellow)"
     elif workflow.name == "walls":
         for branch in detections:
             branch = np.asarray(branch)
@@ -157,6 +168,12 @@ def write_analysis(
     esc = html.escape
     chosen = result.pick(pick)
     detections = workflow.run(image, chosen, result.context)
+    numbers = {
+        key.replace("_unit", f"_{unit}"): value
+        for key, value in workflow.summary(
+            image, detections, result.context, pixel_size=pixel_size
+        ).items()
+    }
     rows = workflow.rows(detections, pixel_size=pixel_size)
     if pixel_size:
         rows = [{k.replace("_unit", f"_{unit}"): v for k, v in row.items()} for row in rows]
@@ -172,6 +189,7 @@ def write_analysis(
         chosen=chosen,
         chosen_index=result.pareto.index(result.knee) if pick is None else pick,
         n_detections=workflow.count(detections),
+        summary=numbers,
         workflow_config=workflow.config(),
         context={k: v for k, v in result.context.items() if k != "lattice"},
     )
@@ -199,8 +217,11 @@ def write_analysis(
         "<h2>Chosen point</h2>",
         _params_table(chosen, result.evaluations[result.pareto[summary["chosen_index"]]].rewards),
         f"<p>{workflow.count(detections)} detections; table: detections.csv</p>",
+        _params_table(numbers, {}),
         figure_html(
-            plot_overlay(workflow, image, detections, title="chosen"),
+            plot_overlay(
+                workflow, image, detections, title="chosen", highlight=numbers.get("bright_columns")
+            ),
             out / "overlay_chosen.png",
             alt="chosen overlay",
             caption="Chosen point.",
@@ -240,9 +261,17 @@ def write_analysis(
     return path
 
 
+def _cell(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        if len(value) > 6:
+            return f"{len(value)} values (result.json)"
+        return ", ".join(format_number(v) for v in value) or "none"
+    return format_number(value)
+
+
 def _params_table(params: dict[str, Any], rewards: dict[str, float]) -> str:
     rows = [
-        f"<tr><td>{html.escape(k)}</td><td class='num'>{format_number(v)}</td></tr>"
+        f"<tr><td>{html.escape(k)}</td><td class='num'>{html.escape(_cell(v))}</td></tr>"
         for k, v in {**params, **{f"reward: {k}": v for k, v in rewards.items()}}.items()
     ]
     return "<table><tr><th>name</th><th>value</th></tr>" + "".join(rows) + "</table>"

@@ -33,6 +33,7 @@ import numpy as np
 from skimage.filters import threshold_otsu
 
 from autoscope.analysis.atoms import find_atoms
+from autoscope.analysis.columns import flag_bright_columns, nearest_spacings
 from autoscope.analysis.filters import gaussian, prefilter
 from autoscope.analysis.image import as_image
 from autoscope.analysis.lattice import Lattice, estimate_lattice, expected_count
@@ -126,6 +127,17 @@ class Workflow(ABC):
     def rows(self, result: Any, *, pixel_size: float | None = None) -> list[dict[str, Any]]:
         """Detections as table rows (positions in pixels and, if calibrated, in units)."""
         raise NotImplementedError
+
+    def summary(
+        self,
+        image: np.ndarray,
+        result: Any,
+        context: dict[str, Any],
+        *,
+        pixel_size: float | None = None,
+    ) -> dict[str, Any]:
+        """The numbers a person reads first (count, sizes, spacings), by name."""
+        return {"count": self.count(result)}
 
     def shift(self, result: Any, offset: tuple[int, int], shape: tuple[int, int]) -> Any:
         """Move a result found in a window at ``offset`` into an image of ``shape``."""
@@ -248,6 +260,38 @@ class AtomsWorkflow(Workflow):
             rows.append(row)
         return rows
 
+    def summary(
+        self,
+        image: np.ndarray,
+        result: np.ndarray,
+        context: dict[str, Any],
+        *,
+        pixel_size: float | None = None,
+    ) -> dict[str, Any]:
+        """Count vs expected, lattice vectors, nearest spacings and bright columns.
+
+        ``bright_columns`` lists the indices (rows of ``detections.csv``) of
+        columns brighter than their sublattice (:func:`flag_bright_columns`).
+        Lengths are in pixels and, when calibrated, in the calibrated unit
+        (keys ending in ``_unit``).
+        """
+        lattice = context["lattice"]
+        spacings = nearest_spacings(result) if len(result) >= 2 else np.array([np.nan])
+        flags = flag_bright_columns(image, result, lattice) if len(result) >= 3 else None
+        out: dict[str, Any] = {
+            "count": int(len(result)),
+            "expected_count": context["n_expected"],
+            "lattice_lengths_px": [float(v) for v in lattice.lengths],
+            "lattice_angle_deg": float(lattice.angle_deg),
+            "nearest_spacing_median_px": float(np.nanmedian(spacings)),
+            "nearest_spacing_iqr_px": [float(v) for v in np.nanpercentile(spacings, [25, 75])],
+            "bright_columns": [] if flags is None else np.flatnonzero(flags.flagged).tolist(),
+        }
+        if pixel_size:
+            out["lattice_lengths_unit"] = [v * pixel_size for v in out["lattice_lengths_px"]]
+            out["nearest_spacing_median_unit"] = out["nearest_spacing_median_px"] * pixel_size
+        return out
+
     def shift(self, result: np.ndarray, offset: tuple[int, int], shape: tuple[int, int]) -> Any:
         """Add the window offset to the positions."""
         shifted = np.array(result, dtype=float).reshape(-1, 3)
@@ -355,6 +399,26 @@ class WallsWorkflow(Workflow):
                     row.update(row_unit=r * pixel_size, col_unit=c * pixel_size)
                 rows.append(row)
         return rows
+
+    def summary(
+        self,
+        image: np.ndarray,
+        result: list,
+        context: dict[str, Any],
+        *,
+        pixel_size: float | None = None,
+    ) -> dict[str, Any]:
+        """Branches, total length (px and unit), straightness and continuity."""
+        length_px = wall_length(result, pixel_size=1.0)
+        out: dict[str, Any] = {
+            "count": len(result),
+            "wall_length_px": length_px,
+            "straightness": straightness(result),
+            "branches_per_100_px": 100.0 * len(result) / length_px if length_px else 0.0,
+        }
+        if pixel_size:
+            out["wall_length_unit"] = length_px * pixel_size
+        return out
 
     def shift(self, result: list, offset: tuple[int, int], shape: tuple[int, int]) -> list:
         """Add the window offset to every branch."""
@@ -492,6 +556,27 @@ class ParticlesWorkflow(Workflow):
                 )
             rows.append({k: float(v) if k != "particle" else v for k, v in row.items()})
         return rows
+
+    def summary(
+        self,
+        image: np.ndarray,
+        result: np.ndarray,
+        context: dict[str, Any],
+        *,
+        pixel_size: float | None = None,
+    ) -> dict[str, Any]:
+        """Count and the equivalent-diameter distribution (px and calibrated unit)."""
+        diameters = mask_properties(result, pixel_size=1.0)["equivalent_diameter"]
+        out: dict[str, Any] = {"count": int(len(result)), "expected_count": context["n_expected"]}
+        if len(diameters):
+            out.update(
+                diameter_mean_px=float(diameters.mean()),
+                diameter_std_px=float(diameters.std(ddof=1)) if len(diameters) > 1 else 0.0,
+            )
+            if pixel_size:
+                out["diameter_mean_unit"] = out["diameter_mean_px"] * pixel_size
+                out["diameter_std_unit"] = out["diameter_std_px"] * pixel_size
+        return out
 
     def shift(self, result: np.ndarray, offset: tuple[int, int], shape: tuple[int, int]) -> Any:
         """Place window masks into a full-size stack."""
