@@ -54,3 +54,18 @@ def test_bench_spec_is_valid(path, data_dir):
 
     spec = load_spec(path)
     assert spec.tasks()
+
+
+def test_noise_robustness_study_runs_quick(tmp_path):
+    import json
+    import subprocess
+
+    script = EXAMPLES / "analysis" / "noise_robustness.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--workers", "1", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"LoG* rewards", "LoG fixed", "CNN (clean)"}
+    assert (tmp_path / "noise_robustness.png").exists()

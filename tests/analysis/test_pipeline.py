@@ -101,7 +101,11 @@ def test_cli_analyze_atoms_with_calibration(data_dir, tmp_path):
     assert "chosen:" in result.output and "detections" in result.output
     header = (tmp_path / "detections.csv").read_text().splitlines()[0]
     assert header == "row_px,col_px,sigma_px,row_nm,col_nm"
-    lattice = json.loads((tmp_path / "result.json").read_text())["lattice"]
+    summary = json.loads((tmp_path / "result.json").read_text())
+    # neighbouring Sr and Ti columns along [001] are a/2 = 0.195 nm apart
+    assert summary["summary"]["nearest_spacing_median_nm"] == pytest.approx(0.195, rel=0.05)
+    assert "nearest_spacing_median_nm" in result.output
+    lattice = summary["lattice"]
     # SrTiO3 [110]: primitive projected cell a/sqrt(2) x a = 0.276 x 0.3905 nm
     lengths = sorted(np.linalg.norm(lattice["vectors_px"], axis=1) * 0.00933)
     assert lengths == pytest.approx([0.2761, 0.3905], rel=0.02)
