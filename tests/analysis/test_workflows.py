@@ -109,3 +109,26 @@ def test_workflow_options_are_checked():
         WallsWorkflow(objectives=("straightness",))
     with pytest.raises(ConfigError, match="atoms_per_cell"):
         AtomsWorkflow(atoms_per_cell=0)
+
+
+def test_no_atoms_found_is_scored_worst_not_an_error():
+    from autoscope.analysis.lattice import lattice_from_constants
+
+    noise = np.random.default_rng(3).random((64, 64))
+    workflow = AtomsWorkflow(lattice=lattice_from_constants(8, 8, 90, pixel_size=1))
+    context = workflow.prepare(noise)
+    params = workflow.space.from_unit(np.ones(len(workflow.space)))  # highest threshold
+    found = workflow.run(noise, {**params, "threshold": 10.0}, context)
+    assert found.shape == (0, 3)
+    rewards = workflow.rewards(found, context)
+    assert rewards["count"] == -1.0 and rewards["geometric_error"] >= 1.0
+    summary = workflow.summary(noise, found, context)
+    assert summary["count"] == 0 and summary["bright_columns"] == []
+
+
+def test_an_image_without_a_lattice_gets_a_specific_error():
+    from autoscope.errors import DataError
+
+    noise = np.random.default_rng(3).random((64, 64))
+    with pytest.raises(DataError, match="lattice"):
+        AtomsWorkflow().prepare(noise)

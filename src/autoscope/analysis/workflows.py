@@ -276,15 +276,16 @@ class AtomsWorkflow(Workflow):
         (keys ending in ``_unit``).
         """
         lattice = context["lattice"]
-        spacings = nearest_spacings(result) if len(result) >= 2 else np.array([np.nan])
+        spacings = nearest_spacings(result) if len(result) >= 2 else np.full(3, np.nan)
         flags = flag_bright_columns(image, result, lattice) if len(result) >= 3 else None
+        quartiles = np.percentile(spacings, [25, 50, 75])  # NaN without two columns
         out: dict[str, Any] = {
             "count": int(len(result)),
             "expected_count": context["n_expected"],
             "lattice_lengths_px": [float(v) for v in lattice.lengths],
             "lattice_angle_deg": float(lattice.angle_deg),
-            "nearest_spacing_median_px": float(np.nanmedian(spacings)),
-            "nearest_spacing_iqr_px": [float(v) for v in np.nanpercentile(spacings, [25, 75])],
+            "nearest_spacing_median_px": float(quartiles[1]),
+            "nearest_spacing_iqr_px": [float(quartiles[0]), float(quartiles[2])],
             "bright_columns": [] if flags is None else np.flatnonzero(flags.flagged).tolist(),
         }
         if pixel_size:
