@@ -117,7 +117,8 @@ def flag_bright_columns(
             ``position ± lattice vector``.
         min_translates: Columns with fewer translates found (at the image edge,
             next to gaps) get no ratio: a reference of one or two columns is
-            too noisy to flag against.
+            too noisy to flag against. Columns within half a spacing of the
+            image edge get none either (their peak is cut by the edge).
 
     Returns:
         The :class:`ColumnFlags`.
@@ -144,7 +145,10 @@ def flag_bright_columns(
         has = n_translates >= max(int(min_translates), 1)
         reference = np.full(n, np.nan)
         reference[has] = np.nanmedian(references[has], axis=1)
-        ok = has & (np.abs(reference) > 0)
+        shape = np.asarray(np.shape(image)[:2], dtype=float)
+        edge = 0.5 * spacing
+        inside = np.all((positions >= edge) & (positions <= shape - 1 - edge), axis=1)
+        ok = has & inside & (np.abs(reference) > 0)
         ratio[ok] = intensity[ok] / reference[ok]
     finite = np.isfinite(ratio)
     z = np.full(n, np.nan)
