@@ -132,3 +132,16 @@ def test_an_image_without_a_lattice_gets_a_specific_error():
     noise = np.random.default_rng(3).random((64, 64))
     with pytest.raises(DataError, match="lattice"):
         AtomsWorkflow().prepare(noise)
+
+
+def test_perfect_simulated_lattice_scores_zero_on_both_rewards():
+    from autoscope.analysis.atoms import find_atoms
+    from autoscope.analysis.rewards import count_reward, geometric_error
+    from autoscope.gym import simulate_lattice_image
+
+    sim = simulate_lattice_image((128, 128), basis=((0.0, 0.0, 38),), margin_A=2.0, seed=0)
+    found = find_atoms(sim.image, sigma_min=2.0, sigma_max=4.0, threshold=0.05)
+    assert count_reward(len(found), len(sim.positions_px)) == 0.0
+    error = geometric_error(found, spacing=3.905 / 0.2, image_shape=sim.image.shape)
+    assert error.total == 0.0
+    assert match_detections(found[:, :2], sim.positions_px, radius=0.5).f1 == 1.0
