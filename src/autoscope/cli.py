@@ -371,14 +371,19 @@ def analyze(
         _fail(err)
     result = outcome.result
     typer.echo(f"image:       {outcome.loaded.name}")
-    n_bad = sum(e.penalised for e in result.evaluations)
-    typer.echo(
-        f"evaluations: {len(result.evaluations)} ({n_bad} penalised), "
-        f"Pareto front: {len(result.pareto)} points"
-    )
-    chosen = result.evaluations[result.knee if pick is None else result.pareto[pick]]
-    rewards = ", ".join(f"{k} = {v:.4g}" for k, v in chosen.rewards.items())
-    typer.echo(f"chosen:      {rewards}; {outcome.n_detections} detections")
+    if outcome.windows:
+        n_evaluations = sum(len(w.search.evaluations) for w in outcome.windows)
+        typer.echo(f"windows:     {len(outcome.windows)} searched ({n_evaluations} evaluations)")
+        typer.echo(f"merged:      {outcome.n_detections} detections (each window's knee)")
+    else:
+        n_bad = sum(e.penalised for e in result.evaluations)
+        typer.echo(
+            f"evaluations: {len(result.evaluations)} ({n_bad} penalised), "
+            f"Pareto front: {len(result.pareto)} points"
+        )
+        chosen = result.evaluations[result.knee if pick is None else result.pareto[pick]]
+        rewards = ", ".join(f"{k} = {v:.4g}" for k, v in chosen.rewards.items())
+        typer.echo(f"chosen:      {rewards}; {outcome.n_detections} detections")
     for key, value in outcome.summary.items():
         if isinstance(value, list) and len(value) > 6:
             value = f"{len(value)} (indices in result.json)"

@@ -10,15 +10,15 @@ or sliding windows) and writes the report folder of
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from autoscope.analysis.image import as_image
-from autoscope.analysis.report import write_analysis
-from autoscope.analysis.search import SearchResult, search, search_windows
+from autoscope.analysis.report import write_analysis, write_window_analysis
+from autoscope.analysis.search import SearchResult, WindowResult, search, search_windows
 from autoscope.analysis.workflows import make_workflow
 from autoscope.errors import ConfigError, DataError
 
@@ -120,6 +120,7 @@ class AnalysisOutcome:
     loaded: LoadedImage
     n_detections: int
     summary: dict[str, Any]
+    windows: list[WindowResult] = field(default_factory=list)
 
 
 def analyze_file(
@@ -141,8 +142,9 @@ def analyze_file(
 
     ``workflow_options`` go to the task's workflow (e.g. ``atoms_per_cell``,
     ``diameter``); ``search_options`` to :func:`~autoscope.analysis.search.search`.
-    With ``window`` the search runs per window and the first window's result
-    is reported with the merged detections counted.
+    With ``window`` the search runs per window (:func:`search_windows`); the
+    page shows the merged detections and each window's knee, and
+    ``AnalysisOutcome.result`` is the first window's search.
     """
     loaded = load_image(
         path, channel=channel, binning=binning, pixel_size=pixel_size, unit=unit, invert=invert
@@ -151,24 +153,21 @@ def analyze_file(
     if task in ("walls", "particles") and loaded.pixel_size:
         options.setdefault("pixel_size", loaded.pixel_size)
     workflow = make_workflow(task, **options)
+    calibration = {"pixel_size": loaded.pixel_size, "unit": loaded.unit, "source": loaded.name}
+    windows: list[WindowResult] = []
     if window:
+        if pick is not None:
+            raise ConfigError(
+                "--pick selects a point of one front; with --window each window "
+                "has its own front and its knee is used"
+            )
         windows, merged = search_windows(workflow, loaded.image, window=window, **search_options)
         result = windows[0].search
-        n_detections = workflow.count(merged)
+        page = write_window_analysis(
+            workflow, loaded.image, windows, merged, out_dir, **calibration
+        )
     else:
         result = search(workflow, loaded.image, **search_options)
-        n_detections = -1
-    page = write_analysis(
-        workflow,
-        loaded.image,
-        result,
-        out_dir,
-        pick=pick,
-        pixel_size=loaded.pixel_size,
-        unit=loaded.unit,
-        source=loaded.name,
-    )
+        page = write_analysis(workflow, loaded.image, result, out_dir, pick=pick, **calibration)
     summary = json.loads((Path(out_dir) / "result.json").read_text())["summary"]
-    if n_detections < 0:
-        n_detections = summary["count"]
-    return AnalysisOutcome(page, result, loaded, n_detections, summary)
+    return AnalysisOutcome(page, result, loaded, summary["count"], summary, windows)

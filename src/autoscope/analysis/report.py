@@ -23,7 +23,7 @@ from autoscope.analysis.search import SearchResult
 from autoscope.analysis.workflows import Workflow
 from autoscope.viz.report import figure_html, format_number
 
-__all__ = ["plot_overlay", "plot_pareto", "write_analysis"]
+__all__ = ["plot_overlay", "plot_pareto", "write_analysis", "write_window_analysis"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
@@ -254,6 +254,110 @@ def write_analysis(
         ),
         "<h2>Front</h2>",
         _front_table(result),
+        "</body></html>",
+    ]
+    path = out / "index.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def write_window_analysis(
+    workflow: Workflow,
+    image: np.ndarray,
+    windows: list[Any],
+    merged: Any,
+    out_dir: str | Path,
+    *,
+    pixel_size: float | None = None,
+    unit: str = "px",
+    source: str = "",
+) -> Path:
+    """Write the page of a sliding-window search: merged detections and each window's knee.
+
+    Args:
+        workflow: The workflow that was searched.
+        image: The whole image `(H, W)`.
+        windows: The :class:`~autoscope.analysis.search.WindowResult` of each window.
+        merged: The merged detections (in whole-image coordinates).
+        out_dir: Output folder (created).
+        pixel_size: Calibration of a pixel in ``unit``.
+        unit: Unit of ``pixel_size``.
+        source: Where the image came from.
+
+    Returns:
+        Path of ``index.html``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    context = workflow.prepare(image)
+    numbers = {
+        key.replace("_unit", f"_{unit}"): value
+        for key, value in workflow.summary(image, merged, context, pixel_size=pixel_size).items()
+    }
+    rows = workflow.rows(merged, pixel_size=pixel_size)
+    if pixel_size:
+        rows = [{k.replace("_unit", f"_{unit}"): v for k, v in row.items()} for row in rows]
+    _write_csv(out / "detections.csv", rows)
+    per_window = [
+        {
+            "offset": list(w.offset),
+            "shape": list(w.shape),
+            "evaluations": len(w.search.evaluations),
+            "knee": {
+                "params": w.search.evaluations[w.search.knee].params,
+                "rewards": w.search.evaluations[w.search.knee].rewards,
+            },
+        }
+        for w in windows
+    ]
+    summary = {
+        "source": source,
+        "workflow": workflow.name,
+        "workflow_config": workflow.config(),
+        "mode": "windows",
+        "windows": per_window,
+        "n_detections": workflow.count(merged),
+        "summary": numbers,
+    }
+    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    names = [o.name for o in workflow.objectives]
+    table = [
+        "<table><tr><th>window (row, col)</th>"
+        + "".join(f"<th>{html.escape(n)}</th>" for n in names)
+        + "<th>knee parameters</th></tr>"
+    ]
+    for w in per_window:
+        params = ", ".join(f"{k}={format_number(v)}" for k, v in w["knee"]["params"].items())
+        table.append(
+            f"<tr><td>{tuple(w['offset'])}</td>"
+            + "".join(
+                f"<td class='num'>{format_number(w['knee']['rewards'][n])}</td>" for n in names
+            )
+            + f"<td>{html.escape(params)}</td></tr>"
+        )
+    table.append("</table>")
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>autoscope analyze: {html.escape(workflow.name)}</title><style>{_CSS}</style>",
+        f"</head><body><h1>Reward-driven analysis: {html.escape(workflow.name)}, per window</h1>",
+        f"<p class='sub'>{html.escape(source)} · {image.shape[0]}×{image.shape[1]} px · "
+        f"{len(windows)} windows, each searched on its own</p>",
+        "<h2>Merged detections</h2>",
+        _params_table(numbers, {}),
+        figure_html(
+            plot_overlay(
+                workflow,
+                image,
+                merged,
+                title="windows merged",
+                highlight=numbers.get("bright_columns"),
+            ),
+            out / "overlay_merged.png",
+            alt="merged overlay",
+            caption="Each window's knee point, merged (objects on a window edge may be cut).",
+        ),
+        "<h2>Windows</h2>",
+        "".join(table),
         "</body></html>",
     ]
     path = out / "index.html"

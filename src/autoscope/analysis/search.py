@@ -44,6 +44,7 @@ __all__ = [
     "PENALTY",
     "Evaluation",
     "SearchResult",
+    "WindowResult",
     "hypervolume",
     "knee_index",
     "minimize",
