@@ -38,6 +38,7 @@ RECIPES: dict[str, Callable[[], dict[str, Any]]] = {
     "published": lambda: {
         "n_features": 2,
         "channels": (16, 32),
+        "centre_feature": 0,
         "kernel": "rbf",
         "mean": "constant",
         "gp": "svgp",
