@@ -59,7 +59,16 @@ from autoscope.analysis.rewards import (
     straightness,
     wall_length,
 )
-from autoscope.analysis.search import SearchResult, hypervolume, search, search_windows
+from autoscope.analysis.search import (
+    SearchResult,
+    WindowResult,
+    hypervolume,
+    knee_index,
+    minimize,
+    pareto_mask,
+    search,
+    search_windows,
+)
 from autoscope.analysis.space import Parameter, ParameterSpace
 from autoscope.analysis.walls import (
     edge_map,
@@ -96,6 +105,7 @@ __all__ = [
     "SearchResult",
     "ThresholdWatershed",
     "WallsWorkflow",
+    "WindowResult",
     "Workflow",
     "as_image",
     "circularity",
@@ -114,15 +124,18 @@ __all__ = [
     "geometric_error",
     "hough_segments",
     "hypervolume",
+    "knee_index",
     "labels_to_masks",
     "lattice_from_constants",
     "make_mask_generator",
     "make_workflow",
     "mask_properties",
     "masks_to_labels",
+    "minimize",
     "nearest_spacings",
     "normalize",
     "overlap",
+    "pareto_mask",
     "path_length",
     "prefilter",
     "rectangularity",

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
-import os
 import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -96,8 +95,8 @@ class SearchResult:
             closest to the utopia point after scaling each objective to [0, 1]
             over the front.
         hypervolume: Normalised hypervolume of the front after each generation
-            (objectives scaled by the ideal and nadir of all evaluations,
-            reference point 1.1 per objective).
+            (objectives scaled by the ideal and nadir of the final front,
+            reference point 1.1 per objective; at most 1.1^m).
         evaluations_per_generation: Cumulative evaluations after each generation.
         optimizer: ``"nsga2"`` or ``"qnehvi"``.
         seed: The search's seed.
@@ -309,6 +308,9 @@ def _qnehvi(
             with quiet_numerics(), warnings.catch_warnings():
                 # A torch notice raised inside linear_operator's interpolation, not ours to fix.
                 warnings.filterwarnings("ignore", message="Sparse invariant checks")
+                # BoTorch retries a failed inner optimisation itself and says so; a batch
+                # is still returned, so these notices are not the user's to act on.
+                warnings.filterwarnings("ignore", message="Optimization failed")
                 model = SingleTaskGP(train_x, train_y, outcome_transform=Standardize(m=n_obj))
                 fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
                 acquisition = qLogNoisyExpectedHypervolumeImprovement(
@@ -375,7 +377,9 @@ class _Evaluator:
         context: dict[str, Any],
         space: ParameterSpace,
         executor: Executor | None,
+        workers: int = 1,
     ) -> None:
+        self.workers = workers
         self.workflow = workflow
         self.image = image
         self.context = context
@@ -392,7 +396,7 @@ class _Evaluator:
             if key not in self.cache and key not in new:
                 new[key] = p
         if self.executor is not None and len(new) > 1:
-            chunk = max(1, len(new) // (4 * (os.cpu_count() or 1)))
+            chunk = max(1, len(new) // (4 * self.workers))
             outcomes = list(self.executor.map(_evaluate_in_worker, new.values(), chunksize=chunk))
         else:
             outcomes = [
@@ -455,7 +459,7 @@ def search(
     context = workflow.prepare(image)
     space = workflow.space
     executor = _pool(workflow, image, context, workers)
-    evaluator = _Evaluator(workflow, image, context, space, executor)
+    evaluator = _Evaluator(workflow, image, context, space, executor, workers)
     counts: list[int] = []
     bar = _progress_bar(progress, generations + (optimizer == "qnehvi"), workflow.name)
 
@@ -526,8 +530,10 @@ def _result(
     front = valid_idx[pareto_mask(losses[valid])]
     front = front[np.argsort(losses[front, 0], kind="stable")]
     knee = int(front[knee_index(losses[front])])
-    ideal = losses[valid].min(axis=0)
-    nadir = losses[valid].max(axis=0)
+    # Scaled by the final front's ideal and nadir: junk candidates (thousands of false
+    # detections) would otherwise stretch the scale until every front looks converged.
+    ideal = losses[front].min(axis=0)
+    nadir = losses[front].max(axis=0)
     scale = np.where(nadir > ideal, nadir - ideal, 1.0)
     reference = np.full(len(objectives), 1.1)
     generation = np.array([e.generation for e in evaluations])

@@ -19,7 +19,7 @@ Three workflows ship, one per image family of the published work:
   total *wall length* (optionally *continuity*).
 * ``particles``: a mask generator; rewards *size distance* (Wasserstein
   distance of the equivalent diameters to a prior), *shape* fidelity
-  (circularity or rectangularity), optionally *count* and *overlap*.
+  (area-weighted circularity or rectangularity), optionally *count* and *overlap*.
 """
 
 from __future__ import annotations
@@ -486,7 +486,7 @@ class ParticlesWorkflow(Workflow):
         self.with_overlap = bool(with_overlap)
         objectives = [
             Objective("size_distance", "min", unit="px", help="W1 distance to the size prior"),
-            Objective("shape", "max", help=f"mean {_SHAPE_PROPERTY[shape]}"),
+            Objective("shape", "max", help=f"area-weighted mean {_SHAPE_PROPERTY[shape]}"),
         ]
         if expected_count is not None:
             objectives.append(Objective("count", "max", help="-|N - N_exp| / N_exp"))
@@ -526,7 +526,11 @@ class ParticlesWorkflow(Workflow):
             "size_distance": size_distribution_distance(
                 props["equivalent_diameter"], mean=self.diameter, std=self.diameter_std
             ),
-            "shape": float(np.mean(shape_values)) if len(shape_values) else 0.0,
+            # Area-weighted: a 2x2-pixel speck is a "perfect circle" and must not count
+            # as much as a particle.
+            "shape": float(np.average(shape_values, weights=props["area"]))
+            if len(shape_values)
+            else 0.0,
         }
         if context.get("n_expected") is not None:
             values["count"] = count_reward(len(result), context["n_expected"])
