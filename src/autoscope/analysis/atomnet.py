@@ -27,10 +27,9 @@ peaks from scikit-image.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from skimage.feature import peak_local_max
 from torch import nn
 from torch.nn import functional as F
 
+from autoscope._torch import resolve_device, torch_settings
 from autoscope.errors import ConfigError, DataError
 from autoscope.gym.haadf import Probe, haadf_image, synthetic_lattice
 
@@ -125,29 +125,6 @@ class AtomNet(nn.Module):
         d2 = self.dec2(torch.cat([self.up2(b), e2], dim=1))
         d1 = self.dec1(torch.cat([self.up1(d2), e1], dim=1))
         return self.head(d1)[..., :h, :w]
-
-
-@contextlib.contextmanager
-def _torch_settings(num_threads: int | None, *, deterministic: bool) -> Iterator[None]:
-    """Pin torch threads and deterministic algorithms, restoring both on exit."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    try:
-        if num_threads is not None:
-            torch.set_num_threads(int(num_threads))
-        if deterministic:
-            torch.use_deterministic_algorithms(True)
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det)
-
-
-def _device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {str(device)!r} requested but CUDA is not available")
-    return dev
 
 
 def _image(image: np.ndarray) -> np.ndarray:
@@ -376,7 +353,7 @@ def train_atomnet(
     h, w = (int(s) for s in image_shape)
     if crop is not None and (int(crop) != crop or crop < 8 or crop % 4 or crop > min(h, w)):
         raise ConfigError(f"crop must be a multiple of 4 in [8, {min(h, w)}] or None, got {crop!r}")
-    dev = _device(device)
+    dev = resolve_device(device)
     model_seed, data_seed = np.random.SeedSequence(int(seed)).generate_state(2)
     images, truths = atomnet_training_set(
         n_images,
@@ -399,7 +376,7 @@ def train_atomnet(
         bar = tqdm(total=total, desc="AtomNet", unit="step")
     rng_devices = [dev] if dev.type == "cuda" else []
     with (
-        _torch_settings(num_threads, deterministic=dev.type == "cpu"),
+        torch_settings(num_threads, deterministic=dev.type == "cpu"),
         torch.random.fork_rng(devices=rng_devices),
     ):
         torch.manual_seed(int(model_seed))
@@ -484,9 +461,9 @@ def predict_heatmap(
     arr = _image(image)
     if not isinstance(model, AtomNet):
         raise ConfigError(f"model must be an AtomNet, got {type(model).__name__}")
-    dev = next(model.parameters()).device if device is None else _device(device)
+    dev = next(model.parameters()).device if device is None else resolve_device(device)
     x = torch.from_numpy(_standardise(arr))[None, None].to(dev)
-    with _torch_settings(num_threads, deterministic=False), torch.no_grad():
+    with torch_settings(num_threads, deterministic=False), torch.no_grad():
         was_training = model.training
         model.eval()
         try:
@@ -620,4 +597,4 @@ def load_atomnet(path: str | os.PathLike[str], *, device: str | torch.device = "
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise DataError(f"{path}: AtomNet weights do not match the declared model ({exc})") from exc
     model.meta = dict(payload.get("meta") or {})
-    return model.to(_device(device)).eval()
+    return model.to(resolve_device(device)).eval()

@@ -21,14 +21,13 @@ one CPU thread.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import torch
 from torch import nn
 
+from autoscope._torch import resolve_device, torch_settings
 from autoscope.errors import ConfigError, DataError
 
 __all__ = ["VAE", "encode", "fit_vae"]
@@ -88,29 +87,6 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
-@contextlib.contextmanager
-def _torch_settings(num_threads: int | None, *, deterministic: bool) -> Iterator[None]:
-    """Pin torch threads and deterministic algorithms, restoring both on exit."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    try:
-        if num_threads is not None:
-            torch.set_num_threads(int(num_threads))
-        if deterministic:
-            torch.use_deterministic_algorithms(True)
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det)
-
-
-def _device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {str(device)!r} requested but CUDA is not available")
-    return dev
-
-
 def _flat_patches(patches: np.ndarray) -> np.ndarray:
     patches = np.asarray(patches)
     if patches.ndim < 2 or len(patches) == 0:
@@ -163,13 +139,13 @@ def fit_vae(
             f"epochs and batch_size must be >= 1 and learning_rate > 0, got epochs={epochs}, "
             f"batch_size={batch_size}, learning_rate={learning_rate}"
         )
-    dev = _device(device)
+    dev = resolve_device(device)
     offset = float(flat.mean())
     spread = float(flat.std())
     scale = spread if spread > 0 else 1.0
     rng_devices = [dev.index or 0] if dev.type == "cuda" else []
     with (
-        _torch_settings(num_threads, deterministic=dev.type == "cpu"),
+        torch_settings(num_threads, deterministic=dev.type == "cpu"),
         torch.random.fork_rng(devices=rng_devices),
     ):
         torch.manual_seed(int(seed))
@@ -223,7 +199,7 @@ def encode(
     flat = _flat_patches(patches)
     dev = vae.offset.device
     out = []
-    with _torch_settings(num_threads, deterministic=False), torch.no_grad():
+    with torch_settings(num_threads, deterministic=False), torch.no_grad():
         was_training = vae.training
         vae.eval()
         for start in range(0, len(flat), int(batch_size)):
