@@ -310,7 +310,8 @@ def analyze(
     ] = None,
     shape: Annotated[str, typer.Option(help="particles: circular or rectangular.")] = "circular",
     expected_count: Annotated[
-        float | None, typer.Option(help="particles: adds a count reward.")
+        float | None,
+        typer.Option(help="particles: expected count (default: foreground area / prior area)."),
     ] = None,
     optimizer: Annotated[str, typer.Option(help="nsga2 (GA) or qnehvi (BoTorch).")] = "nsga2",
     population: Annotated[int, typer.Option(min=2, help="GA population size.")] = 100,
