@@ -69,3 +69,19 @@ def test_noise_robustness_study_runs_quick(tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert set(summary) == {"LoG* rewards", "LoG fixed", "CNN (clean)"}
     assert (tmp_path / "noise_robustness.png").exists()
+
+
+def test_real_data_analysis_script_runs_small(tmp_path, data_dir):
+    import subprocess
+
+    script = EXAMPLES / "analysis" / "real_data.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--only", "sio2", "srtio3-adf", "--population", "6",
+         "--generations", "2", "--workers", "1", "--out", str(tmp_path / "out"),
+         "--figures", str(tmp_path / "figures")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| sio2 | particles |" in done.stdout and "| srtio3-adf | atoms |" in done.stdout
+    assert (tmp_path / "figures" / "sio2_overlay_chosen.png").exists()
+    assert (tmp_path / "figures" / "srtio3-adf_overlay_zoom.png").exists()
