@@ -61,6 +61,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from autoscope.campaign.config import default_data_dir  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 MOS2 = Path("haadf_mos2_se_implanted") / "example_Se_implanted_MoS2.dm3"
 PFM = Path("pfm_domains_scifidatasets") / "PTO_110_Virgin0001.gwy"
@@ -73,15 +75,10 @@ POPULATION, GENERATIONS = 100, 10
 TARGET_S = 120.0
 
 
-def data_root() -> Path:
-    """``$AUTOSCOPE_DATA`` or the shared data folder next to the repository."""
-    override = os.environ.get("AUTOSCOPE_DATA")
-    return Path(override) if override else REPO.parent / "shared" / "data"
-
 
 def require(relative: Path) -> Path:
     """The data file's path, or exit with a message saying where it was looked for."""
-    path = data_root() / relative
+    path = default_data_dir() / relative
     if not path.is_file():
         raise SystemExit(
             f"bench_analysis: data file not found: {path}\n"
@@ -339,7 +336,10 @@ def main() -> None:
         raise SystemExit("--workers: 1 or 2 (the benchmark is meant for a 2-core machine)")
 
     t_start = time.perf_counter()
-    print(f"Data: {data_root()}; threads pinned to 1; repeats {repeats}, random sets {n_random}")
+    print(
+        f"Data: {default_data_dir()}; threads pinned to 1; "
+        f"repeats {repeats}, random sets {n_random}"
+    )
     cases = make_cases(args.workflows, args.sizes)
     print(f"\n(a) reward evaluation, {len(cases)} cases", flush=True)
     evals = [bench_evaluation(c, repeats, n_random, args.seed) for c in cases]

@@ -32,6 +32,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from autoscope.campaign.config import default_data_dir  # noqa: E402
 from autoscope.data.pool import extract_patches  # noqa: E402
 from autoscope.data.readers import read  # noqa: E402
 from autoscope.data.scalarizers import make_scalarizer  # noqa: E402
@@ -42,8 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def beps() -> tuple[np.ndarray, np.ndarray]:
-    root = Path(os.environ.get("AUTOSCOPE_DATA", REPO.parent / "shared" / "data"))
-    image = read(root / "beps_pto_hysteresis" / "BEPS_PTO_50x50.h5")
+    image = read(default_data_dir() / "beps_pto_hysteresis" / "BEPS_PTO_50x50.h5")
     pool = extract_patches(image, window=16)
     c = pool.coords
     y = make_scalarizer("loop-height")(image.spectra[c[:, 0], c[:, 1]], image.spectral_axis)

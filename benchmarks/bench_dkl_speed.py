@@ -71,6 +71,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from autoscope.campaign.config import default_data_dir  # noqa: E402
+
 WINDOW = 16
 SIZES = (1225, 4096, 16384, 65536)
 TRAIN = (50, 300, 1000)
@@ -82,11 +84,6 @@ REPO = Path(__file__).resolve().parents[1]
 BEPS = Path("beps_pto_hysteresis") / "BEPS_PTO_50x50.h5"
 RESULT = "RESULT "
 
-
-def data_root() -> Path:
-    """``$AUTOSCOPE_DATA`` or the shared data folder next to the repository."""
-    override = os.environ.get("AUTOSCOPE_DATA")
-    return Path(override) if override else REPO.parent / "shared" / "data"
 
 
 def time_target(n_pool: int, n_train: int) -> float | None:
@@ -120,7 +117,7 @@ def load_pool(n_pool: int) -> tuple[Any, np.ndarray, str]:
     from autoscope.data.twins import make_twin
 
     scalarizer = make_scalarizer("loop-height")
-    path = data_root() / BEPS
+    path = default_data_dir() / BEPS
     if n_pool == 1225 and path.exists():
         image = read(path)
         pool = extract_patches(image, window=WINDOW)

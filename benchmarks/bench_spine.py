@@ -38,6 +38,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from autoscope.campaign.config import default_data_dir  # noqa: E402
 from autoscope.campaign.core import Budget, Campaign  # noqa: E402
 from autoscope.campaign.driver import run_campaign  # noqa: E402
 from autoscope.campaign.store import RunStore  # noqa: E402
@@ -56,11 +57,6 @@ REPO = Path(__file__).resolve().parents[1]
 BEPS = Path("beps_pto_hysteresis") / "BEPS_PTO_50x50.h5"
 MODES = ("memory", "NORMAL", "FULL")
 
-
-def data_root() -> Path:
-    """``$AUTOSCOPE_DATA`` or the shared data folder next to the repository."""
-    override = os.environ.get("AUTOSCOPE_DATA")
-    return Path(override) if override else REPO.parent / "shared" / "data"
 
 
 def make_campaign(
@@ -186,7 +182,7 @@ def bench_steps(
 
 def bench_beps(repeats: int) -> dict[str, float]:
     """Median seconds of reading the BEPS file and of pooling it."""
-    path = data_root() / BEPS
+    path = default_data_dir() / BEPS
     if not path.exists():
         print(f"  BEPS file not found at {path} (set AUTOSCOPE_DATA); skipped")
         return {}

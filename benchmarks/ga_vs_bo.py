@@ -76,6 +76,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from autoscope.campaign.config import default_data_dir  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SRTIO3 = Path("stem_adf_abf_srtio3") / "test_ADF_cropped.hdf5"
 SIO2 = Path("nanoparticles_sio2_edx_si") / "SiO2_HAADF_Image.hspy"
@@ -90,15 +92,10 @@ ZDT1_BEST_HV = 1.1**2 - 1.0 / 3.0
 REFERENCE = 1.1
 
 
-def data_root() -> Path:
-    """``$AUTOSCOPE_DATA`` or the shared data folder next to the repository."""
-    override = os.environ.get("AUTOSCOPE_DATA")
-    return Path(override) if override else REPO.parent / "shared" / "data"
-
 
 def require(relative: Path) -> Path:
     """The data file's path, or exit with a message saying where it was looked for."""
-    path = data_root() / relative
+    path = default_data_dir() / relative
     if not path.is_file():
         raise SystemExit(
             f"ga_vs_bo: data file not found: {path}\n"
@@ -388,7 +385,7 @@ def main() -> None:
     print(
         f"NSGA-II (population {POPULATION}) vs qLogNEHVI (n_initial 2(d+1), batch {BATCH}); "
         f"problems {args.problems}, seeds {seeds}, budgets {budgets}, {len(specs)} runs, "
-        f"{args.jobs} at a time; data {data_root()}",
+        f"{args.jobs} at a time; data {default_data_dir()}",
         flush=True,
     )
     t_start = time.perf_counter()

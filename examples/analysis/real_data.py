@@ -92,10 +92,6 @@ CASES = [
 ]
 
 
-def _data_root() -> Path:
-    override = os.environ.get("AUTOSCOPE_DATA")
-    return Path(override) if override else REPO.parent / "shared" / "data"
-
 
 def _fmt(value: object) -> str:
     if isinstance(value, float):
@@ -169,8 +165,9 @@ def main() -> None:
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
     from autoscope.analysis.pipeline import analyze_file
+    from autoscope.campaign.config import default_data_dir
 
-    data = _data_root()
+    data = default_data_dir()
     args.figures.mkdir(parents=True, exist_ok=True)
     lines = ["| image | task | measured (knee point) | known |", "|---|---|---|---|"]
     for name, relative, task, load, options, note in CASES:
