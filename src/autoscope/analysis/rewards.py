@@ -43,6 +43,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import ConvexHull, cKDTree
 from skimage.measure import perimeter_crofton
 
+from autoscope.analysis.walls import path_length
 from autoscope.errors import ConfigError, DataError
 
 __all__ = [
@@ -334,12 +335,6 @@ def _branches(branches: Sequence[ArrayLike]) -> list[np.ndarray]:
     return paths
 
 
-def _path_length(path: np.ndarray) -> float:
-    if len(path) < 2:
-        return 0.0
-    return float(np.hypot(*np.diff(path, axis=0).T).sum())
-
-
 def wall_length(branches: Sequence[ArrayLike], *, pixel_size: float = 1.0) -> float:
     """Total length of wall branches.
 
@@ -362,7 +357,7 @@ def wall_length(branches: Sequence[ArrayLike], *, pixel_size: float = 1.0) -> fl
         2.414213562373095
     """
     pixel_size = _positive("pixel_size", pixel_size)
-    return sum(_path_length(path) for path in _branches(branches)) * pixel_size
+    return sum(path_length(path) for path in _branches(branches)) * pixel_size
 
 
 def straightness(branches: Sequence[ArrayLike], *, smoothing: float = 1.0) -> float:
@@ -401,7 +396,7 @@ def straightness(branches: Sequence[ArrayLike], *, smoothing: float = 1.0) -> fl
             continue
         if sigma > 0:
             path = gaussian_filter1d(path, sigma, axis=0, mode="nearest")
-        length = _path_length(path)
+        length = path_length(path)
         if length <= 0:
             continue
         # weight * (chord / length) == chord with weight = length.
@@ -439,7 +434,7 @@ def continuity(branches: Sequence[ArrayLike], *, pixel_size: float = 1.0) -> flo
     paths = _branches(branches)
     if not paths:
         return 1.0 / pixel_size
-    length = sum(_path_length(path) for path in paths) * pixel_size
+    length = sum(path_length(path) for path in paths) * pixel_size
     return len(paths) / (length + len(paths) * pixel_size)
 
 
