@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +20,9 @@ from matplotlib.figure import Figure
 
 from autoscope.analysis.search import SearchResult
 from autoscope.analysis.workflows import Workflow
-from autoscope.viz.report import figure_html, format_number
+from autoscope.viz.report import CSS, figure_html, format_number, html_table, json_text
 
 __all__ = ["plot_overlay", "plot_pareto", "write_analysis", "write_window_analysis"]
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
-h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; font-size: 0.9rem; }
-th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; } th { background: #f4f4f4; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-figure img { max-width: 100%; } figcaption { color: #555; font-size: 0.9rem; }
-.sub { color: #666; }
-"""
 
 
 def plot_pareto(result: SearchResult) -> Figure:
@@ -129,14 +118,6 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         writer.writerows(rows)
 
 
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
-
-
 def write_analysis(
     workflow: Workflow,
     image: np.ndarray,
@@ -199,11 +180,11 @@ def write_analysis(
             "vectors_px": np.asarray(lattice.vectors).tolist(),
             "spacing_px": float(lattice.spacing),
         }
-    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    (out / "result.json").write_text(json_text(summary))
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>autoscope analyze: {esc(workflow.name)}</title><style>{_CSS}</style></head><body>",
+        f"<title>autoscope analyze: {esc(workflow.name)}</title><style>{CSS}</style></head><body>",
         f"<h1>Reward-driven analysis: {esc(workflow.name)}</h1>",
         f"<p class='sub'>{esc(source)} · {image.shape[0]}×{image.shape[1]} px · "
         f"{esc(result.optimizer)}, seed {result.seed}, {len(result.evaluations)} evaluations</p>",
@@ -319,26 +300,22 @@ def write_window_analysis(
         "n_detections": workflow.count(merged),
         "summary": numbers,
     }
-    (out / "result.json").write_text(json.dumps(summary, indent=2, default=_json_default))
+    (out / "result.json").write_text(json_text(summary))
     names = [o.name for o in workflow.objectives]
-    table = [
-        "<table><tr><th>window (row, col)</th>"
-        + "".join(f"<th>{html.escape(n)}</th>" for n in names)
-        + "<th>knee parameters</th></tr>"
+    window_rows = [
+        [
+            str(tuple(w["offset"])),
+            ", ".join(f"{k}={format_number(v)}" for k, v in w["knee"]["params"].items()),
+            *(format_number(w["knee"]["rewards"][n]) for n in names),
+        ]
+        for w in per_window
     ]
-    for w in per_window:
-        params = ", ".join(f"{k}={format_number(v)}" for k, v in w["knee"]["params"].items())
-        table.append(
-            f"<tr><td>{tuple(w['offset'])}</td>"
-            + "".join(
-                f"<td class='num'>{format_number(w['knee']['rewards'][n])}</td>" for n in names
-            )
-            + f"<td>{html.escape(params)}</td></tr>"
-        )
-    table.append("</table>")
+    table = html_table(
+        ["window (row, col)", "knee parameters", *names], window_rows, numeric=len(names)
+    )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>autoscope analyze: {html.escape(workflow.name)}</title><style>{_CSS}</style>",
+        f"<title>autoscope analyze: {html.escape(workflow.name)}</title><style>{CSS}</style>",
         f"</head><body><h1>Reward-driven analysis: {html.escape(workflow.name)}, per window</h1>",
         f"<p class='sub'>{html.escape(source)} · {image.shape[0]}×{image.shape[1]} px · "
         f"{len(windows)} windows, each searched on its own</p>",
@@ -357,7 +334,7 @@ def write_window_analysis(
             caption="Each window's knee point, merged (objects on a window edge may be cut).",
         ),
         "<h2>Windows</h2>",
-        "".join(table),
+        table,
         "</body></html>",
     ]
     path = out / "index.html"
@@ -374,24 +351,15 @@ def _cell(value: Any) -> str:
 
 
 def _params_table(params: dict[str, Any], rewards: dict[str, float]) -> str:
-    rows = [
-        f"<tr><td>{html.escape(k)}</td><td class='num'>{html.escape(_cell(v))}</td></tr>"
-        for k, v in {**params, **{f"reward: {k}": v for k, v in rewards.items()}}.items()
-    ]
-    return "<table><tr><th>name</th><th>value</th></tr>" + "".join(rows) + "</table>"
+    named = {**params, **{f"reward: {k}": v for k, v in rewards.items()}}
+    return html_table(["name", "value"], [[k, _cell(v)] for k, v in named.items()], numeric=1)
 
 
 def _front_table(result: SearchResult) -> str:
     names = [o.name for o in result.objectives]
-    header = "".join(f"<th>{html.escape(n)}</th>" for n in ["#", *names, "parameters"])
     rows = []
     for i, e in enumerate(result.front()):
-        cells = [str(i), *(format_number(e.rewards[n]) for n in names)]
         params = ", ".join(f"{k}={format_number(v)}" for k, v in e.params.items())
         mark = " (knee)" if result.pareto[i] == result.knee else ""
-        rows.append(
-            "<tr>"
-            + "".join(f"<td class='num'>{c}</td>" for c in cells)
-            + f"<td>{html.escape(params + mark)}</td></tr>"
-        )
-    return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
+        rows.append([str(i), params + mark, *(format_number(e.rewards[n]) for n in names)])
+    return html_table(["#", "parameters", *names], rows, numeric=len(names))

@@ -37,7 +37,13 @@ from autoscope.bench.stats import bootstrap_ci
 from autoscope.campaign.store import RunStore
 from autoscope.errors import AutoscopeError
 from autoscope.viz import plot_trajectory
-from autoscope.viz.report import ERROR_METRICS, SURROGATE_METRICS, figure_html, format_number
+from autoscope.viz.report import (
+    ERROR_METRICS,
+    SURROGATE_METRICS,
+    figure_html,
+    format_number,
+    html_table,
+)
 
 __all__ = ["CURVE_METRICS", "curve_metrics", "write_bench_report"]
 
@@ -172,7 +178,7 @@ def write_bench_report(sweep_dir: str | Path, *, confidence: float = 0.95) -> Pa
     if data.errors:
         parts.append("<h2>Failed replications</h2>")
         parts.append(
-            _plain_table(
+            html_table(
                 ["dataset", "policy", "seed", "error"],
                 [[d, p, str(s), _last_line(t)] for (d, p, s), t in sorted(data.errors.items())],
             )
@@ -302,13 +308,6 @@ def _cell(row: ResultRow) -> str:
             + "</small>"
         )
     return "<br>".join(lines)
-
-
-def _plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    esc = html.escape
-    head = "".join(f"<th>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _write_csv(path: Path, rows: list[ResultRow]) -> None:

@@ -33,7 +33,16 @@ from autoscope.viz.plots import (
     plot_trajectory,
 )
 
-__all__ = ["ERROR_METRICS", "SURROGATE_METRICS", "format_number", "write_report"]
+__all__ = [
+    "CSS",
+    "ERROR_METRICS",
+    "SURROGATE_METRICS",
+    "figure_html",
+    "format_number",
+    "html_table",
+    "json_text",
+    "write_report",
+]
 
 #: Error metrics drawn in the error/uncertainty figure, when present.
 ERROR_METRICS = ("mae", "rmse", "mae_unmeasured", "rmse_unmeasured")
@@ -42,7 +51,8 @@ SURROGATE_METRICS = ("mean_prediction", "mean_std")
 _COVERAGE_GROUPS = ("patch", "feature", "target")
 _DPI = 110
 
-_CSS = """
+#: Style sheet of the HTML pages (run, analysis).
+CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto;
        max-width: 1100px; padding: 0 1rem; color: #222; }
 h1 { margin-bottom: 0.2rem; } .sub { color: #666; margin-top: 0; }
@@ -272,7 +282,7 @@ _FIGURES: Sequence[tuple[str, str, str, Callable[[RunData], Figure | None]]] = (
 )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: int = 0) -> str:
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: int = 0) -> str:
     """An HTML table; the last ``numeric`` columns are right-aligned. Text is escaped."""
     esc = html.escape
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
@@ -305,10 +315,12 @@ def _events_table(run: RunData) -> str:
             )
     if not rows:
         return '<p class="note">No failures and no rejections.</p>'
-    return _table(["event", "pool index", "coords (row, col)", "attempts", "reason"], rows)
+    return html_table(["event", "pool index", "coords (row, col)", "attempts", "reason"], rows)
 
 
-def _json_text(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """``value`` as indented JSON; numpy arrays and scalars become lists and numbers."""
+
     def default(obj: Any) -> Any:
         if isinstance(obj, np.ndarray):
             return obj.tolist()
@@ -351,7 +363,7 @@ def write_report(run: RunData, out_dir: Path | None = None) -> Path:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(f'autoscope run: {name}')}</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{CSS}</style></head><body>",
         f"<h1>{esc(f'Run {name}')}</h1>",
     ]
     if subtitle:
@@ -359,7 +371,7 @@ def write_report(run: RunData, out_dir: Path | None = None) -> Path:
     parts.append(f'<p class="sub">{esc(f"run directory: {run.run_dir}")}</p>')
     if len(run.targets) == 0:
         parts.append(f'<p class="note">{esc(NO_MEASUREMENTS)}.</p>')
-    parts += ["<h2>Summary</h2>", _table(["quantity", "value"], _summary(run), numeric=1)]
+    parts += ["<h2>Summary</h2>", html_table(["quantity", "value"], _summary(run), numeric=1)]
 
     for stem, heading, caption, build in _FIGURES:
         parts.append(f"<h2>{esc(heading)}</h2>")
@@ -373,11 +385,11 @@ def write_report(run: RunData, out_dir: Path | None = None) -> Path:
         parts.append(figure_html(fig, out / f"{stem}.png", alt=heading, caption=caption))
 
     parts += ["<h2>Failures and rejections</h2>", _events_table(run)]
-    parts += ["<h2>Configuration</h2>", f"<pre>{esc(_json_text(run.config))}</pre>"]
+    parts += ["<h2>Configuration</h2>", f"<pre>{esc(json_text(run.config))}</pre>"]
     if run.meta:
         parts += [
             "<details><summary>Metadata</summary>",
-            f"<pre>{esc(_json_text(run.meta))}</pre></details>",
+            f"<pre>{esc(json_text(run.meta))}</pre></details>",
         ]
     parts.append("</body></html>")
 
