@@ -60,7 +60,7 @@ class RunConfig:
 
 @dataclass
 class DataConfig:
-    """``[data]``: a built-in twin or a file (plus an optional co-registered spectrum image)."""
+    """``[data]``: a built-in twin, a file (plus spectra) or a simulated particle library."""
 
     twin: str = ""
     twin_options: dict[str, Any] = field(default_factory=dict)
@@ -71,6 +71,9 @@ class DataConfig:
     reader: str = ""
     bin: int = 1
     """Sum spectra over bin x bin blocks (e.g. sparse EDX counts); 1 = no binning."""
+    library: dict[str, Any] = field(default_factory=dict)
+    """A simulated particle library: options of ``autoscope.library.LibrarySpec``,
+    at least one (e.g. ``{ n_components = 3 }``)."""
 
 
 @dataclass
@@ -191,9 +194,11 @@ class Config:
 
     def validate(self) -> None:
         """Check values that the types alone do not (raises :class:`ConfigError`)."""
-        if bool(self.data.twin) == bool(self.data.path):
+        sources = [bool(self.data.twin), bool(self.data.path), bool(self.data.library)]
+        if sum(sources) != 1:
             raise ConfigError(
-                "[data] needs exactly one of 'twin' (a built-in twin) or 'path' (a file)"
+                "[data] needs exactly one of 'twin' (a built-in twin), 'path' (a file) or "
+                "'library' (a simulated particle library)"
             )
         if self.data.spectra and not self.data.path:
             raise ConfigError("[data] 'spectra' pairs a spectrum image with the file in 'path'")

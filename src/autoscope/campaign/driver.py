@@ -93,7 +93,8 @@ def _measure(
             if final:
                 return "failed", failures
             continue
-        campaign.tell(suggestion.index, spectrum, seconds=seconds, dose=dose)
+        info = result.info[0] if result.info else None
+        campaign.tell(suggestion.index, spectrum, seconds=seconds, dose=dose, info=info)
         return "measured", failures
 
 

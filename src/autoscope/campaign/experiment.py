@@ -176,6 +176,10 @@ def prepare(config: Config) -> Experiment:
     from autoscope.data.scalarizers import make_scalarizer
 
     config.validate()
+    if config.data.library:
+        from autoscope.library.experiment import prepare_library
+
+        return prepare_library(config)
     dataset = load_dataset(config)
     if dataset.spectra is None:
         raise DataError(f"dataset {dataset.name!r} has no spectra to measure")

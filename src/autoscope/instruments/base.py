@@ -45,11 +45,14 @@ class Measurement:
         spectra: One spectrum per requested point, `(k, S)`.
         seconds: Time charged per point, `(k,)`.
         dose: Dose charged per point, `(k,)`.
+        info: Optional JSON-serialisable record per point (e.g. the stage move
+            that preceded it); the campaign stores it with the measurement.
     """
 
     spectra: np.ndarray
     seconds: np.ndarray
     dose: np.ndarray
+    info: tuple[dict[str, Any], ...] = ()
 
     @property
     def total_cost(self) -> Cost:
@@ -86,7 +89,9 @@ class Instrument(Protocol):
         ...
 
 
-def check_instrument(instrument: Any, *, n_points: int = 2) -> None:
+def check_instrument(
+    instrument: Any, *, n_points: int = 2, points: np.ndarray | None = None
+) -> None:
     """Check that ``instrument`` obeys the :class:`Instrument` contract.
 
     Measures ``n_points`` points of the instrument (a real instrument spends
@@ -94,7 +99,10 @@ def check_instrument(instrument: Any, *, n_points: int = 2) -> None:
 
     Args:
         instrument: The object to check.
-        n_points: Number of points to measure.
+        n_points: Number of random grid points to measure.
+        points: Points `(k, 2)` to measure instead of random ones, for
+            instruments where only some grid points are measurable (the
+            particles of a library).
 
     Example:
         >>> from autoscope.data.twins import ferroelectric_film
@@ -118,10 +126,13 @@ def check_instrument(instrument: Any, *, n_points: int = 2) -> None:
     assert overview.spectrum_grid_shape == grid, (
         f"{name}: overview grid {overview.spectrum_grid_shape} differs from describe() {grid}"
     )
-    rng = np.random.default_rng(0)
-    points = np.stack(
-        [rng.integers(0, grid[0], n_points), rng.integers(0, grid[1], n_points)], axis=1
-    )
+    if points is None:
+        rng = np.random.default_rng(0)
+        points = np.stack(
+            [rng.integers(0, grid[0], n_points), rng.integers(0, grid[1], n_points)], axis=1
+        )
+    points = np.asarray(points, dtype=np.int64)
+    n_points = len(points)
     expected = instrument.expected_cost(points)
     assert isinstance(expected, Cost), f"{name}.expected_cost() must return a Cost"
     result = instrument.measure(points)
@@ -133,6 +144,9 @@ def check_instrument(instrument: Any, *, n_points: int = 2) -> None:
     )
     assert result.seconds.shape == (n_points,) and result.dose.shape == (n_points,), (
         f"{name}.measure() must charge a cost per point"
+    )
+    assert not result.info or len(result.info) == n_points, (
+        f"{name}.measure() must return one info record per point or none"
     )
     assert np.all(result.seconds >= 0) and np.all(result.dose >= 0), f"{name}: negative cost"
     total = result.total_cost
