@@ -109,6 +109,8 @@ def write_bench_report(sweep_dir: str | Path, *, confidence: float = 0.95) -> Pa
     Example:
         >>> # write_bench_report("bench/demo-bench")
     """
+    from autoscope.library.report import is_library_dataset, library_section
+
     root = Path(sweep_dir)
     data = load_sweep(root)
     rows = compare_policies(data, confidence=confidence)
@@ -170,6 +172,8 @@ def write_bench_report(sweep_dir: str | Path, *, confidence: float = 0.95) -> Pa
                 ("Measured points of one seed per policy, coloured by measurement number."),
             )
         )
+        if is_library_dataset(data, name):
+            parts += library_section(data, name, figures, confidence=confidence)
         dataset_rows = [r for r in rows if r.dataset == name]
         for step in data.compared_steps(name):
             step_rows = [r for r in dataset_rows if r.step == step]

@@ -25,3 +25,7 @@ __all__ = [
     "register_policy",
     "select_top",
 ]
+
+# Registers the particle-library policies (library-cost-aware, ...); imported last
+# because autoscope.library.policies builds on the names above.
+from autoscope.library import policies as library_policies  # noqa: E402, F401
