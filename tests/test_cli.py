@@ -13,7 +13,9 @@ from autoscope.cli import app
 
 runner = CliRunner()
 
-COMMANDS = ["demo", "run", "resume", "report", "export", "datasets", "bench", "analyze"]
+COMMANDS = [
+    "demo", "run", "resume", "report", "export", "datasets", "bench", "analyze", "particles"
+]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -396,6 +396,182 @@ def analyze(
     typer.echo(f"report:      {outcome.page}")
 
 
+def _parse_classes(text: str) -> dict[str, list[str]]:
+    """``"silica=Si+O;copper=Cu"`` -> ``{"silica": ["Si", "O"], "copper": ["Cu"]}``."""
+    classes: dict[str, list[str]] = {}
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        name, sep, members = item.partition("=")
+        elements = [e.strip() for e in members.split("+") if e.strip()]
+        if not sep or not name.strip() or not elements:
+            raise ConfigError(
+                f"cannot read class {item.strip()!r}; write NAME=El+El, e.g. --classes "
+                "'silica=Si+O;copper=Cu'"
+            )
+        classes[name.strip()] = elements
+    return classes
+
+
+def _parse_k_factors(text: str) -> dict[str, float]:
+    """``"Si=1,O=2.1"`` -> ``{"Si": 1.0, "O": 2.1}``."""
+    factors: dict[str, float] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        element, sep, value = item.partition("=")
+        try:
+            factors[element.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(
+                f"cannot read k-factor {item.strip()!r}; write El=value, e.g. --k-factors "
+                "'Si=1,O=2.1'"
+            )
+    return factors
+
+
+def _particle_masks(name: str, checkpoint: Path | None, min_area: int) -> object:
+    """The mask generator of ``autoscope particles``."""
+    from autoscope.analysis.masks import ThresholdWatershed, make_mask_generator
+
+    if name == "threshold-watershed":
+        return ThresholdWatershed(sigma=0.5, min_distance=3, min_area=min_area)
+    if name == "sam":
+        if checkpoint is None:
+            raise ConfigError(
+                "--mask-generator sam needs --sam-checkpoint PATH (a Segment Anything "
+                "checkpoint you downloaded; autoscope never downloads weights)"
+            )
+        return make_mask_generator("sam", checkpoint=checkpoint, min_area=min_area)
+    if checkpoint is not None:
+        raise ConfigError("--sam-checkpoint is only used with --mask-generator sam")
+    return make_mask_generator(name, min_area=min_area)
+
+
+@app.command()
+def particles(
+    image: Annotated[
+        Path,
+        typer.Argument(
+            metavar="IMAGE",
+            help="Structure image (HAADF); a .bcf hypermap holds the EDX cube too.",
+        ),
+    ],
+    edx: Annotated[
+        Path | None, typer.Option(help="EDX spectrum-image file, when separate from IMAGE.")
+    ] = None,
+    elements: Annotated[
+        str | None,
+        typer.Option(
+            help="Elements to fit, e.g. Si,O,C,Cu (default: identified in the summed spectrum)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: particles/<image>).")
+    ] = None,
+    mask_generator: Annotated[
+        str, typer.Option(help="threshold-watershed, slic, felzenszwalb or sam.")
+    ] = "threshold-watershed",
+    sam_checkpoint: Annotated[
+        Path | None, typer.Option(help="Segment Anything checkpoint (with --mask-generator sam).")
+    ] = None,
+    phases: Annotated[
+        Path | None, typer.Option(help="Phase table (.csv/.toml) for candidate phases per row.")
+    ] = None,
+    classes: Annotated[
+        str | None,
+        typer.Option(help="Classes as NAME=El+El;... (default: one <El>-rich class per element)."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option(help="counts (count fractions) or cliff-lorimer (needs --k-factors).")
+    ] = "counts",
+    k_factors: Annotated[
+        str | None, typer.Option(help="Cliff-Lorimer k-factors, e.g. Si=1,O=2.1.")
+    ] = None,
+    min_area: Annotated[int, typer.Option(min=1, help="Smallest particle in image pixels.")] = 4,
+    channel: Annotated[str, typer.Option(help="Structure channel name (prefix) or index.")] = "0",
+) -> None:
+    """Particle chemistry: segment particles, fit the EDX sum of each, classify.
+
+    Particles are segmented in IMAGE (threshold + watershed by default); the
+    co-registered EDX spectra are summed over each particle and over the
+    support (everything at least one pixel away from a particle). Each sum is
+    fitted with Gaussian X-ray lines over a polynomial background (energy
+    offset and resolution refined once on the total), quantified (count
+    fractions, or Cliff-Lorimer atomic fractions with your k-factors) and
+    classified: "support", or the class whose elements best explain the
+    excess over the support (probability = BIC weight of the class model).
+    The output folder holds particles.csv, particles.json, overlay.png,
+    spectra.png and index.html.
+    """
+    import shlex
+
+    from autoscope.analysis.edx import identify_elements
+    from autoscope.library.chemistry import load_particle_data, particle_chemistry
+    from autoscope.library.chemistry_plots import write_particle_report
+
+    out = out or Path("particles") / image.stem
+    try:
+        data = load_particle_data(
+            image, edx, channel=int(channel) if channel.isdigit() else channel
+        )
+        if elements:
+            names = [e.strip() for e in elements.split(",") if e.strip()]
+        else:
+            total = data.edx.reshape(-1, data.edx.shape[-1]).sum(axis=0)
+            names = identify_elements(total, data.energy_keV, calibrate=True)
+            if not names:
+                raise ConfigError(
+                    "no element line found in the summed spectrum; name them with --elements"
+                )
+        table = particle_chemistry(
+            data.image,
+            data.edx,
+            data.energy_keV,
+            elements=names,
+            mask_generator=_particle_masks(mask_generator, sam_checkpoint, min_area),  # type: ignore[arg-type]
+            pixel_size=data.pixel_size,
+            min_area_px=min_area,
+            classes=_parse_classes(classes) if classes else None,
+            method=method,  # type: ignore[arg-type]
+            k_factors=_parse_k_factors(k_factors) if k_factors else None,
+            name=data.name,
+        )
+        if phases is not None:
+            from autoscope.library.knowledge import TablePhaseLookup
+
+            table.with_phases(TablePhaseLookup(phases))
+        options = {
+            "--edx": edx,
+            "--elements": elements,
+            "--mask-generator": mask_generator,
+            "--sam-checkpoint": sam_checkpoint,
+            "--phases": phases,
+            "--classes": classes,
+            "--method": method,
+            "--k-factors": k_factors,
+            "--min-area": min_area,
+            "--channel": channel,
+        }
+        command = " ".join(
+            ["autoscope particles", shlex.quote(str(image))]
+            + [f"{k} {shlex.quote(str(v))}" for k, v in options.items() if v is not None]
+        )
+        page = write_particle_report(table, data.image, out, command=command)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"data:        {data.name}")
+    typer.echo(f"elements:    {', '.join(table.elements)} ({table.basis})")
+    typer.echo(f"particles:   {table.n_particles}")
+    per_class = table.summary()["particles_per_class"]
+    typer.echo("classes:     " + ", ".join(f"{k} {v}" for k, v in per_class.items()))
+    support = ", ".join(f"{e} {table.fractions[0, i]:.3f}" for i, e in enumerate(table.elements))
+    typer.echo(f"support:     {support}")
+    typer.echo(f"report:      {page}")
+
+
 def main() -> None:
     """Entry point of the ``autoscope`` script."""
     _pin_threads()
