@@ -97,6 +97,11 @@ class Experiment:
         b = self.config.budget
         return Budget(measurements=b.measurements, seconds=b.seconds, dose=b.dose)
 
+    @property
+    def spectral_axis(self) -> np.ndarray:
+        """The axis of the spectra the instrument returns, `(S,)`."""
+        return self.dataset.spectral_axis
+
     def campaign(self, store: RunStore | None = None) -> Campaign:
         """A campaign over this experiment (replaying ``store`` when given)."""
         policy, initial = self.policies()
@@ -104,7 +109,7 @@ class Experiment:
             self.pool,
             policy,
             self.scalarizer,
-            spectral_axis=self.dataset.spectral_axis,
+            spectral_axis=self.spectral_axis,
             budget=self.budget(),
             seed=self.config.run.seed,
             n_initial=self.config.policy.n_initial,

@@ -15,11 +15,8 @@ from typing import Any
 
 import numpy as np
 
-import autoscope
 from autoscope.campaign.config import Config
-from autoscope.campaign.core import Campaign
-from autoscope.campaign.experiment import Experiment, fingerprint
-from autoscope.campaign.store import RunStore
+from autoscope.campaign.experiment import Experiment
 from autoscope.library.instrument import LibraryInstrument
 from autoscope.library.metrics import LibraryMonitor
 from autoscope.library.policies import library_pool
@@ -38,20 +35,10 @@ class LibraryExperiment(Experiment):
 
     library: ParticleLibrary | None = None
 
-    def campaign(self, store: RunStore | None = None) -> Campaign:
-        """A campaign over the library's particles."""
-        policy, initial = self.policies()
-        return Campaign(
-            self.pool,
-            policy,
-            self.scalarizer,
-            spectral_axis=np.zeros(1),
-            budget=self.budget(),
-            seed=self.config.run.seed,
-            n_initial=self.config.policy.n_initial,
-            initial_policy=initial,
-            store=store,
-        )
+    @property
+    def spectral_axis(self) -> np.ndarray:
+        """One channel: the measured property."""
+        return np.zeros(1)
 
     def monitor(self) -> Any:
         """The library monitor (model error on the reference set, regions)."""
@@ -62,21 +49,10 @@ class LibraryExperiment(Experiment):
 
     def meta(self) -> dict[str, Any]:
         """What ``run.json`` records about this run."""
-        assert self.library is not None
         return {
-            "autoscope_version": autoscope.__version__,
-            "config": self.config.to_dict(),
-            "seed": self.config.run.seed,
-            "dataset": self.dataset.describe(),
-            "dataset_fingerprint": fingerprint(self.dataset),
-            "instrument": self.instrument.describe(),
-            "pool": {"size": len(self.pool), **self.pool.spec},
+            **super().meta(),
             "scalarizer": {"name": "channel-value", "options": {"channel": 0}, "units": ""},
-            "target_outliers": self.target_outliers(),
-            "grid_shape": list(self.dataset.spectrum_grid_shape),
-            "spectra_binning": 1,
             "spectral_axis": [0.0],
-            "spectral_units": "",
             "n_channels": 1,
         }
 
