@@ -196,3 +196,64 @@ def test_policy_checkpoint_is_committed_with_its_suggestions(tmp_path):
     with RunStore.open(tmp_path / "run") as reopened:
         assert reopened.latest_checkpoint()[0] == 5
         assert campaign(reopened).policy.fits == 4
+
+
+def nan_for_large(spectra, axis):
+    """A scalarizer that cannot score spectra whose sum is above 1.5 (about 15% of them)."""
+    sums = spectra.sum(axis=1)
+    return np.where(sums > 1.5, np.nan, sums)
+
+
+def spectra_campaign(store=None):
+    image = toy_image()
+    pool = extract_patches(image, window=6)
+    return image, Campaign(
+        pool, make_policy("random"), nan_for_large, spectral_axis=image.spectral_axis,
+        budget=Budget(measurements=100), n_initial=2, store=store,
+    )
+
+
+def fill_with_spectra(campaign, image):
+    """Attach one point and tell 89 more (past the 64-row first block), some with NaN targets."""
+    coords = tuple(int(v) for v in campaign.pool.coords[7])
+    campaign.attach(coords, image.spectra[coords])
+    while len(campaign.measured) < 90:
+        tell_truth(campaign, image, campaign.ask(2))
+
+
+def assert_spectra_aligned(campaign, image):
+    state = campaign.state()
+    coords = campaign.pool.coords[state.measured]
+    assert state.spectra.shape == (len(state.measured), image.spectra.shape[-1])
+    np.testing.assert_array_equal(state.spectra, image.spectra[coords[:, 0], coords[:, 1]])
+    np.testing.assert_allclose(state.spectra.sum(axis=1), state.targets)
+
+
+def test_state_spectra_align_with_measured_and_skip_nan_targets():
+    image, campaign = spectra_campaign()
+    assert campaign.state().spectra.shape == (0, image.spectra.shape[-1])
+    fill_with_spectra(campaign, image)
+    state = campaign.state()
+    assert len(campaign.measured) == 90
+    assert 64 < len(state.measured) < 90  # the NaN-target points are left out
+    assert campaign.sources[0] == "attached" and state.measured[0] == 7
+    assert_spectra_aligned(campaign, image)
+    state.spectra[:] = -1.0  # a copy: the campaign's own rows are untouched
+    assert_spectra_aligned(campaign, image)
+
+
+def test_state_spectra_are_rebuilt_on_resume(tmp_path):
+    image = toy_image()
+    pool = extract_patches(image, window=6)
+    store = RunStore.create(tmp_path / "run", meta={}, overview=image.image,
+                            pool_coords=pool.coords)
+    _, campaign = spectra_campaign(store)
+    fill_with_spectra(campaign, image)
+    store.close()
+    with RunStore.open(tmp_path / "run") as reopened:
+        _, resumed = spectra_campaign(reopened)
+        np.testing.assert_array_equal(resumed.state().measured, campaign.state().measured)
+        np.testing.assert_array_equal(resumed.state().spectra, campaign.state().spectra)
+        assert_spectra_aligned(resumed, image)
+        tell_truth(resumed, image, resumed.ask(2))
+        assert_spectra_aligned(resumed, image)

@@ -71,6 +71,10 @@ class DataConfig:
     reader: str = ""
     bin: int = 1
     """Sum spectra over bin x bin blocks (e.g. sparse EDX counts); 1 = no binning."""
+    spectral_range: list[float] = field(default_factory=list)
+    """Keep only channels with axis values in ``[low, high]`` (e.g. the EDX lines); [] = all."""
+    spectral_bin: int = 1
+    """Sum every ``spectral_bin`` channels after the crop (counts stay Poisson); 1 = none."""
     library: dict[str, Any] = field(default_factory=dict)
     """A simulated particle library: options of ``autoscope.library.LibrarySpec``,
     at least one (e.g. ``{ n_components = 3 }``)."""
@@ -156,6 +160,9 @@ class MetricsConfig:
     patch_components: int = 32
     feature_clusters: int = 80
     target_bins: list[int] = field(default_factory=lambda: [10, 25, 100])
+    spectra_scaling: str = "global"
+    """Curiosity policies: scaling of the spectra before their full-spectrum
+    losses are computed ("global", "robust" or "per-spectrum")."""
 
 
 @dataclass
@@ -200,6 +207,12 @@ class Config:
                 "[data] needs exactly one of 'twin' (a built-in twin), 'path' (a file) or "
                 "'library' (a simulated particle library)"
             )
+        if self.data.spectral_range and len(self.data.spectral_range) != 2:
+            raise ConfigError(
+                f"[data] spectral_range must be [low, high], got {self.data.spectral_range}"
+            )
+        if self.data.spectral_bin < 1:
+            raise ConfigError(f"[data] spectral_bin must be >= 1, got {self.data.spectral_bin}")
         if self.data.spectra and not self.data.path:
             raise ConfigError("[data] 'spectra' pairs a spectrum image with the file in 'path'")
         if self.policy.n_initial < 0:

@@ -30,7 +30,7 @@ import numpy as np
 
 from autoscope.campaign.store import Event, RunStore
 from autoscope.data.pool import CandidatePool
-from autoscope.errors import BudgetError, DataError
+from autoscope.errors import BudgetError, DataError, RunStoreError
 from autoscope.instruments.base import Cost
 from autoscope.policies.base import CampaignState, Policy, Suggestion
 
@@ -139,6 +139,7 @@ class Campaign:
         # Kept incrementally so that state() costs O(1) in the history, not O(M).
         self._valid = _GrowingArray(np.int64)
         self._valid_targets = _GrowingArray(np.float64)
+        self._valid_spectra = _GrowingRows(len(self.spectral_axis))
         self._taken = np.zeros(len(pool), dtype=bool)  # measured, pending or excluded
         self._sources: list[str] = []
         self._targets: dict[int, float] = {}
@@ -197,6 +198,8 @@ class Campaign:
             excluded=np.array(sorted(self._excluded), dtype=np.int64),
             step=self._n_asks,
             rng=np.random.default_rng([self.seed, self._n_asks]),
+            spectra=self._valid_spectra.copy(),
+            seed=self.seed,
         )
 
     def can_afford(self, cost: Cost, *, extra_measurements: int = 1) -> bool:
@@ -451,6 +454,7 @@ class Campaign:
             if math.isfinite(target):
                 self._valid.append(index)
                 self._valid_targets.append(target)
+                self._valid_spectra.append(self._event_spectrum(event))
             else:
                 self._excluded.add(index)
             if kind == "measured" and event.coords is not None:
@@ -470,6 +474,18 @@ class Campaign:
                 seconds=event.info.get("seconds"),
                 dose=event.info.get("dose"),
             )
+
+    def _event_spectrum(self, event: Event) -> np.ndarray:
+        """The spectrum `(S,)` a measured/attached event carries, checked against the axis."""
+        spectrum = event.spectrum
+        if spectrum is None or np.shape(spectrum) != self.spectral_axis.shape:
+            got = None if spectrum is None else np.shape(spectrum)
+            raise RunStoreError(
+                f"{event.kind} event for pool index {event.index} carries spectrum shape {got}, "
+                f"expected {self.spectral_axis.shape}; resume with the spectral axis of the "
+                "run that wrote the log"
+            )
+        return spectrum
 
     def _pending_source(self, index: int) -> str:
         return self._pending_sources.get(index, "policy")
@@ -522,6 +538,23 @@ class _GrowingArray:
         if self._size == len(self._data):
             self._data = np.concatenate([self._data, np.zeros_like(self._data)])
         self._data[self._size] = value
+        self._size += 1
+
+    def copy(self) -> np.ndarray:
+        return self._data[: self._size].copy()
+
+
+class _GrowingRows:
+    """An append-only `(M, S)` float64 array with amortised O(1) row appends."""
+
+    def __init__(self, n_columns: int) -> None:
+        self._data = np.zeros((64, n_columns), dtype=np.float64)
+        self._size = 0
+
+    def append(self, row: np.ndarray) -> None:
+        if self._size == len(self._data):
+            self._data = np.concatenate([self._data, np.zeros_like(self._data)])
+        self._data[self._size] = row
         self._size += 1
 
     def copy(self) -> np.ndarray:

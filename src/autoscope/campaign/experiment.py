@@ -51,7 +51,27 @@ def load_dataset(config: Config) -> SpectralImage:
     if data.reader:
         kwargs["reader"] = data.reader
     image = read(data.path, **kwargs)
-    return image.bin_spectra(data.bin) if data.bin != 1 else image
+    image = image.bin_spectra(data.bin) if data.bin != 1 else image
+    return _crop_spectra(image, data.spectral_range, data.spectral_bin)
+
+
+def _crop_spectra(image: SpectralImage, spectral_range: list[float], n_bin: int) -> SpectralImage:
+    """Crop the spectral axis to ``spectral_range`` and sum ``n_bin`` channels."""
+    if not spectral_range and n_bin == 1:
+        return image
+    if image.spectra is None or image.spectral_axis is None:
+        raise DataError(f"{image.name!r} has no spectra to crop or bin")
+    from dataclasses import replace
+
+    from autoscope.data.spectra_prep import crop_and_bin
+
+    low, high = spectral_range if spectral_range else (None, None)
+    spectra, axis = crop_and_bin(
+        image.spectra, image.spectral_axis, low=low, high=high, bin=n_bin, remainder="drop"
+    )
+    provenance = {**image.provenance, "spectral_range": list(spectral_range),
+                  "spectral_bin": n_bin}
+    return replace(image, spectra=spectra, spectral_axis=axis, provenance=provenance)
 
 
 def fingerprint(image: SpectralImage) -> str:
@@ -117,11 +137,30 @@ class Experiment:
             store=store,
         )
 
-    def monitor(self) -> Any:
-        """A metrics monitor, or ``None`` when metrics are disabled."""
+    def monitor(self, policy: Policy | None = None) -> Any:
+        """A metrics monitor, or ``None`` when metrics are disabled.
+
+        For a policy that learns whole spectra (a curiosity policy) the core
+        metrics are joined by its model's full-spectrum losses
+        (:class:`~autoscope.metrics.reconstruction.ReconstructionMonitor`).
+        """
         m = self.config.metrics
         if not m.enabled:
             return None
+        core = self._core_monitor()
+        if policy is None or not hasattr(policy, "reconstruction"):
+            return core
+        from autoscope.metrics.reconstruction import ReconstructionMonitor
+
+        assert self.dataset.spectra is not None
+        coords = self.pool.coords
+        truth = self.dataset.spectra[coords[:, 0], coords[:, 1]]
+        return ReconstructionMonitor(
+            policy, truth, core=core, scaling=m.spectra_scaling, loss=getattr(policy, "loss", "mse")
+        )
+
+    def _core_monitor(self) -> Any:
+        m = self.config.metrics
         from autoscope.metrics.monitor import MetricsMonitor
 
         return MetricsMonitor(
@@ -228,7 +267,7 @@ def prepare(config: Config) -> Experiment:
 def _run(experiment: Experiment, store: RunStore, *, progress: bool) -> RunSummary:
     campaign = experiment.campaign(store)
     experiment.instrument.replay_requests(campaign.attempted_points)
-    monitor = experiment.monitor()
+    monitor = experiment.monitor(campaign.policy)
     if monitor is not None:
         stored = store.metric_steps()
         for step, index in enumerate(campaign.measured, start=1):

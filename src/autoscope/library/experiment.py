@@ -40,7 +40,7 @@ class LibraryExperiment(Experiment):
         """One channel: the measured property."""
         return np.zeros(1)
 
-    def monitor(self) -> Any:
+    def monitor(self, policy: Any = None) -> Any:
         """The library monitor (model error on the reference set, regions)."""
         if not self.config.metrics.enabled:
             return None

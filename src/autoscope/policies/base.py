@@ -69,6 +69,13 @@ class CampaignState:
         excluded: Pool indices never to suggest again (failed or rejected), `(E,)`.
         step: Number of earlier ``ask`` calls.
         rng: Generator for this step's random choices.
+        spectra: Measured spectra `(M, S)`, row ``i`` measured at ``measured[i]``
+            (points whose target is NaN are left out, as in ``measured``), for
+            policies that learn the whole spectrum; ``None`` when the caller
+            has none (states built by hand in tests and doctests).
+        seed: The run's seed, for policies that seed their own models with it
+            (so replications with different seeds differ, and a resumed run
+            rebuilds the same models).
     """
 
     pool: CandidatePool
@@ -78,6 +85,8 @@ class CampaignState:
     excluded: np.ndarray
     step: int
     rng: np.random.Generator
+    spectra: np.ndarray | None = None
+    seed: int = 0
 
     def available(self) -> np.ndarray:
         """Boolean mask `(N,)` of candidates that may be suggested."""
