@@ -7,6 +7,10 @@
 - :mod:`~autoscope.acquisition.beacon`: BEACON novelty search.
 - :mod:`~autoscope.acquisition.thompson`: Thompson sampling.
 - :mod:`~autoscope.acquisition.batch`: greedy batches and pending points.
+- :mod:`~autoscope.acquisition.curiosity`: the curiosity rules of the Im2spec
+  policies (error-based acquisition, harmonic novelty reward, schedules,
+  top-k / epsilon selection, k-means initial points, the trap guard); plain
+  functions over arrays, not registered acquisitions.
 
 Every acquisition is registered by name in :data:`ACQUISITIONS` and built with
 :func:`make_acquisition`.
@@ -25,6 +29,17 @@ from autoscope.acquisition.classic import (
     MaximumUncertainty,
     UpperConfidenceBound,
 )
+from autoscope.acquisition.curiosity import (
+    choose_indices,
+    curiosity_weight,
+    error_acquisition,
+    exploration_reward,
+    kmeans_initial,
+    mixed_acquisition,
+    near_any,
+    normalise_errors,
+    stagnant_neighbourhoods,
+)
 from autoscope.acquisition.thompson import ThompsonSampling
 from autoscope.errors import ConfigError
 
@@ -39,10 +54,19 @@ __all__ = [
     "SupportsFantasize",
     "ThompsonSampling",
     "UpperConfidenceBound",
+    "choose_indices",
+    "curiosity_weight",
+    "error_acquisition",
+    "exploration_reward",
+    "kmeans_initial",
     "knn_distance",
     "make_acquisition",
+    "mixed_acquisition",
+    "near_any",
+    "normalise_errors",
     "pending_posterior",
     "select_batch",
+    "stagnant_neighbourhoods",
 ]
 
 ACQUISITIONS: dict[str, type[Acquisition]] = {
