@@ -109,6 +109,7 @@ def write_bench_report(sweep_dir: str | Path, *, confidence: float = 0.95) -> Pa
     Example:
         >>> # write_bench_report("bench/demo-bench")
     """
+    from autoscope.bench.curiosity import curiosity_section, is_curiosity_dataset
     from autoscope.library.report import is_library_dataset, library_section
 
     root = Path(sweep_dir)
@@ -174,6 +175,8 @@ def write_bench_report(sweep_dir: str | Path, *, confidence: float = 0.95) -> Pa
         )
         if is_library_dataset(data, name):
             parts += library_section(data, name, figures, confidence=confidence)
+        if is_curiosity_dataset(data, name):
+            parts += curiosity_section(data, name, figures, confidence=confidence)
         dataset_rows = [r for r in rows if r.dataset == name]
         for step in data.compared_steps(name):
             step_rows = [r for r in dataset_rows if r.step == step]
