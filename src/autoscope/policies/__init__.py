@@ -5,6 +5,7 @@ Every policy is registered by name in :data:`POLICIES` and built with
 """
 
 from autoscope.policies import baselines as baselines
+from autoscope.policies import curiosity as curiosity
 from autoscope.policies import model_based as model_based
 from autoscope.policies.base import (
     POLICIES,
