@@ -23,7 +23,7 @@ import numpy as np
 
 from autoscope.errors import DataError, InstrumentError
 from autoscope.instruments.base import Cost, Measurement
-from autoscope.library.simulator import ParticleLibrary, measured_property
+from autoscope.library.simulator import ParticleLibrary, measured_property, region_of
 
 __all__ = ["LibraryInstrument"]
 
@@ -145,8 +145,7 @@ class LibraryInstrument:
                 f"stage target ({y:.1f}, {x:.1f}) µm lies outside the accessible "
                 f"{area:.0f} × {area:.0f} µm area"
             )
-        side, fov = self.library.spec.regions_per_side, self.costs.fov_um
-        target = min(int(y // fov), side - 1) * side + min(int(x // fov), side - 1)
+        target = int(region_of(self.library.spec, np.array([[y, x]]))[0])
         step = self._step(target, self.region, self.discovered)
         if step["moved"]:
             self.stage_um = self._centres[target].copy()

@@ -30,7 +30,7 @@ from autoscope.library.costs import MotionCost
 from autoscope.library.field import TargetField, reference_points
 from autoscope.library.simplex import SimplexEstimate, observe_compositions, sample_simplex
 
-__all__ = ["LibrarySpec", "ParticleLibrary", "make_library", "measured_property"]
+__all__ = ["LibrarySpec", "ParticleLibrary", "make_library", "measured_property", "region_of"]
 
 
 @dataclass(frozen=True)
@@ -251,9 +251,7 @@ def make_library(spec: LibrarySpec | None = None, *, seed: int = 0) -> ParticleL
         sigma_ref=spec.edx_sigma_ref,
         radius_ref_nm=spec.edx_radius_ref_nm,
     )
-    fov, side = spec.costs.fov_um, spec.regions_per_side
-    region_rc = np.minimum((positions // fov).astype(np.int64), side - 1)
-    region = region_rc[:, 0] * side + region_rc[:, 1]
+    region = region_of(spec, positions)
     target = TargetField(
         spec.n_components,
         n_gaussians=spec.n_gaussians,
@@ -276,6 +274,13 @@ def make_library(spec: LibrarySpec | None = None, *, seed: int = 0) -> ParticleL
     for value in arrays.values():
         value.setflags(write=False)
     return ParticleLibrary(spec=spec, seed=int(seed), edx=edx, field=target, **arrays)
+
+
+def region_of(spec: LibrarySpec, positions_um: np.ndarray) -> np.ndarray:
+    """Region (field-of-view tile) index of positions `(y, x)` (µm), `(N, 2)` → `(N,)`."""
+    fov, side = spec.costs.fov_um, spec.regions_per_side
+    tile = np.minimum((np.asarray(positions_um) // fov).astype(np.int64), side - 1)
+    return tile[:, 0] * side + tile[:, 1]
 
 
 def measured_property(library: ParticleLibrary, index: int, *, seed: int = 0) -> float:

@@ -367,10 +367,10 @@ class CuriosityPolicy(Policy):
                 np.zeros(len(available)), available, n=n, rng=state.rng, epsilon=1.0
             )
             return suggestions_from_indices(state, picks)
-        scores = self._score(state, errors)
+        latents = self._error_latents()  # an ensemble forward pass over the pool in workflow 1
+        scores = self._score(state, errors, latents)
         mask = available
         if self.trap_guard and self.selection == "acquisition":
-            latents = self._error_latents()
             measured = latents[state.measured][: len(self._fresh)]
             trapped = stagnant_neighbourhoods(
                 measured,
@@ -392,10 +392,9 @@ class CuriosityPolicy(Policy):
         )
         return suggestions_from_indices(state, picks, scores[picks])
 
-    def _score(self, state: CampaignState, errors: np.ndarray) -> np.ndarray:
+    def _score(self, state: CampaignState, errors: np.ndarray, latents: np.ndarray) -> np.ndarray:
         from autoscope.models.error_model import ErrorPredictor
 
-        latents = self._error_latents()
         if self.selection == "space-filling":
             assert self._ae_latents is not None
             return exploration_reward(self._ae_latents, self._ae_latents[state.measured])
