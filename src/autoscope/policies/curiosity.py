@@ -311,14 +311,19 @@ class CuriosityPolicy(Policy):
     def _new_model(self, window: int, n_spectral: int, seed: int) -> Any:
         import torch
 
+        from autoscope._torch import resolve_device
         from autoscope.models.im2spec import Im2Spec, Spec2Im
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(seed))
             if self.workflow == "ae":
                 output = "softplus" if self.loss == "poisson" else "linear"
-                return Im2Spec(window, n_spectral, latent_dim=self.latent_dim, output=output)
-            return Spec2Im(n_spectral, window, latent_dim=self.latent_dim)
+                model = Im2Spec(window, n_spectral, latent_dim=self.latent_dim, output=output)
+            else:
+                model = Spec2Im(n_spectral, window, latent_dim=self.latent_dim)
+        # On the policy's device from the start: the first forward pass (the errors
+        # before the first update) comes before train() would move it.
+        return model.to(resolve_device(self.device))
 
     def _forward(self, inputs: np.ndarray) -> np.ndarray:
         import torch
@@ -337,8 +342,12 @@ class CuriosityPolicy(Policy):
         assert self._patches is not None
         if self.workflow == "im2spec":
             return self._model.encode(self._patches)
+        from autoscope._torch import resolve_device
+
         with torch.no_grad():
-            x = torch.as_tensor(self._patches, dtype=torch.float32)
+            x = torch.as_tensor(
+                self._patches, dtype=torch.float32, device=resolve_device(self.device)
+            )
             return self._model.encode(x).cpu().numpy().astype(np.float64)
 
     def _error_latents(self) -> np.ndarray:
