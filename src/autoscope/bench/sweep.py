@@ -22,7 +22,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,7 @@ def run_sweep(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = True,
+    run: Callable[[Any], Any] = run_replication,
 ) -> SweepResult:
     """Run every replication of ``spec`` that has no result yet.
 
@@ -105,6 +106,11 @@ def run_sweep(
         scheduler: Address of a Dask distributed scheduler (``tcp://host:8786``);
             needs the ``distributed`` package.
         progress: Show a progress bar over replications.
+        run: The picklable function that runs one task and writes its result
+            file. Any spec whose ``tasks(sweep_dir)`` yields objects with
+            ``key``, ``out_dir``, ``result_path``, ``error_path`` and
+            ``config_hash`` (the hash also stored in the result file) can be
+            swept; the STEM gym's episodes are (:mod:`autoscope.gym.bench`).
 
     Returns:
         What ran, what was skipped and what failed.
@@ -132,7 +138,7 @@ def run_sweep(
     if not todo:
         return result
     with _executor(executor, workers=workers, scheduler=scheduler, n_tasks=len(todo)) as pool:
-        futures = {pool.submit(run_replication, task): task for task in todo}
+        futures = {pool.submit(run, task): task for task in todo}
         bar = _progress(len(todo), enabled=progress, name=spec.name)
         try:
             for future in cf.as_completed(futures):
