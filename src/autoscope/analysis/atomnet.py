@@ -49,6 +49,7 @@ __all__ = [
     "AtomNet",
     "atomnet_training_set",
     "find_atoms_cnn",
+    "heatmap_peaks",
     "heatmap_targets",
     "load_atomnet",
     "predict_heatmap",
@@ -510,6 +511,29 @@ def find_atoms_cnn(
     if int(min_distance) != min_distance or min_distance < 1:
         raise ConfigError(f"min_distance must be an int >= 1, got {min_distance!r}")
     prob = predict_heatmap(image, model, device=device, num_threads=num_threads)
+    return heatmap_peaks(prob, threshold=threshold, min_distance=min_distance)
+
+
+def heatmap_peaks(prob: np.ndarray, *, threshold: float = 0.5, min_distance: int = 2) -> np.ndarray:
+    """Sub-pixel local maxima of a column-centre probability map.
+
+    Keeps the local maxima above ``threshold`` and refines each with a parabola through
+    the logarithm of the probabilities of its neighbours along each axis.
+
+    Args:
+        prob: Probability map `(H, W)` in [0, 1] (e.g. from :func:`predict_heatmap`).
+        threshold: Smallest probability of a peak.
+        min_distance: Smallest distance (pixels) between two peaks.
+
+    Returns:
+        Array `(N, 2)` float64 of positions ``(row, col)``, sorted by row then column.
+
+    Example:
+        >>> p = np.zeros((5, 5)); p[2, 1:4] = [0.3, 0.9, 0.45]; p[1:4:2, 2] = 0.3
+        >>> heatmap_peaks(p).round(2).tolist()
+        [[2.0, 2.11]]
+    """
+    prob = np.asarray(prob, dtype=np.float64)
     peaks = peak_local_max(
         prob, min_distance=int(min_distance), threshold_abs=float(threshold), exclude_border=False
     )
