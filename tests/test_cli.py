@@ -14,13 +14,14 @@ from autoscope.cli import app
 runner = CliRunner()
 
 COMMANDS = [
-    "demo", "run", "resume", "report", "export", "datasets", "bench", "analyze", "particles"
+    "demo", "run", "resume", "report", "export", "datasets", "bench", "analyze", "particles",
+    "gym", "gym list", "gym episode", "gym train-analyst",
 ]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
 def test_help_everywhere(command):
-    args = ["--help"] if command is None else [command, "--help"]
+    args = ["--help"] if command is None else [*command.split(), "--help"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output

@@ -85,3 +85,26 @@ def test_real_data_analysis_script_runs_small(tmp_path, data_dir):
     assert "| sio2 | particles |" in done.stdout and "| srtio3-adf | atoms |" in done.stdout
     assert (tmp_path / "figures" / "sio2_overlay_chosen.png").exists()
     assert (tmp_path / "figures" / "srtio3-adf_overlay_zoom.png").exists()
+
+
+@pytest.mark.parametrize("path", sorted((EXAMPLES / "gym").glob("*.toml")), ids=lambda p: p.name)
+def test_gym_spec_is_valid(path):
+    from autoscope.gym.bench import is_gym_spec, load_gym_spec
+
+    assert is_gym_spec(path)
+    spec = load_gym_spec(path)
+    assert len(spec.seeds) >= 10
+    assert spec.tasks()
+
+
+def test_gym_real_data_check_runs(tmp_path, data_dir, monkeypatch):
+    import subprocess
+
+    monkeypatch.setenv("AUTOSCOPE_DATA", str(data_dir))
+    script = EXAMPLES / "gym" / "real_data_check.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path), "--analysts", "classical"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert out.stdout.count("| classical |") == 3
+    assert len(list(tmp_path.glob("real-*-classical.png"))) == 3

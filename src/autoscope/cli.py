@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -237,6 +237,10 @@ def bench(
 ) -> None:
     """Run a benchmark sweep (datasets x policies x seeds) and write its report.
 
+    A spec with a [gym] table runs the STEM gym instead: worlds x agent
+    configurations x seeds, one episode each, reported as DEC-AUC with the
+    navigator, analyst, equivalence and transfer statistics (SWEEP/report.md).
+
     Every replication runs in its own run directory under SWEEP/runs/ and
     leaves a result.json; running the same command again skips finished
     replications and redoes interrupted or failed ones, so a sweep resumes
@@ -246,18 +250,32 @@ def bench(
     Failed replications are listed (tracebacks in their error.txt) and make
     the command exit with status 1 after the report is written.
     """
+    from autoscope.bench.replication import run_replication
     from autoscope.bench.report import write_bench_report
     from autoscope.bench.spec import load_spec
     from autoscope.bench.sweep import run_sweep
+    from autoscope.gym.bench import is_gym_spec, load_gym_spec, run_episode_task
+    from autoscope.gym.report import write_gym_report
 
     failed = 0
+    gym = is_gym_spec(path)
     try:
         if report_only:
             sweep_dir = path
         else:
-            spec = load_spec(path)
+            if gym:
+                spec = load_gym_spec(path)
+                runner: Any = run_episode_task
+            else:
+                spec = load_spec(path)
+                runner = run_replication
             result = run_sweep(
-                spec, sweep_dir=out, workers=workers, scheduler=scheduler, progress=progress
+                spec,
+                sweep_dir=out,
+                workers=workers,
+                scheduler=scheduler,
+                progress=progress,
+                run=runner,
             )
             sweep_dir = result.sweep_dir
             failed = len(result.failed)
@@ -269,7 +287,7 @@ def bench(
                 first = message.splitlines()[0] if message else ""
                 typer.secho(f"  failed: {first}", fg=typer.colors.RED, err=True)
                 typer.echo(f"          traceback: {task.error_path}", err=True)
-        report = write_bench_report(sweep_dir)
+        report = write_gym_report(sweep_dir) if gym else write_bench_report(sweep_dir)
     except AutoscopeError as err:
         _fail(err)
     typer.echo(f"sweep directory: {sweep_dir}")
@@ -570,6 +588,104 @@ def particles(
     support = ", ".join(f"{e} {table.fractions[0, i]:.3f}" for i, e in enumerate(table.elements))
     typer.echo(f"support:     {support}")
     typer.echo(f"report:      {page}")
+
+
+gym_app = typer.Typer(
+    help="Simulated STEM worlds (Gymnasium environments scored by DEC-AUC) and their agents.",
+    no_args_is_help=True,
+)
+app.add_typer(gym_app, name="gym")
+
+
+@gym_app.command(name="list")
+def gym_list() -> None:
+    """List the registered environment ids, navigators and analysts."""
+    from autoscope.gym.agents import NAVIGATORS
+    from autoscope.gym.analysts import ANALYSTS
+    from autoscope.gym.registry import env_ids
+
+    ids = env_ids()
+    typer.echo(f"environments ({len(ids)}; gymnasium.make(id) after `import autoscope.gym`):")
+    for env in ids:
+        typer.echo(f"  {env}")
+    typer.echo("navigators: " + ", ".join(sorted(NAVIGATORS)))
+    typer.echo("analysts:   " + ", ".join(sorted(ANALYSTS)))
+
+
+@gym_app.command(name="episode")
+def gym_episode(
+    env_id: Annotated[
+        str,
+        typer.Argument(help="Environment id, e.g. autoscope/STEM-SrTiO3-Medium-DefectCensus-v0."),
+    ],
+    navigator: Annotated[
+        str, typer.Option(help="random, raster, gp-ucb or stem-agent.")
+    ] = "raster",
+    analyst: Annotated[str, typer.Option(help="classical or cnn.")] = "classical",
+    seed: Annotated[int, typer.Option(help="Seed of the world and the agent.")] = 0,
+) -> None:
+    """Run one episode and print its DEC-AUC per task and the final scores."""
+    from autoscope.gym.agents import run_episode
+
+    try:
+        episode = run_episode(env_id, navigator=navigator, analyst=analyst, seed=seed)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"steps:        {len(episode.dose_fractions)}")
+    typer.echo(f"dose used:    {episode.dose_fractions[-1]:.3f} of the budget")
+    for task, auc in episode.dec_auc_by_task.items():
+        final = episode.task_scores[task][-1] if len(episode.task_scores[task]) else 0.0
+        typer.echo(f"{task:16s}  DEC-AUC {auc:.3f}   final score {final:.3f}")
+    typer.echo(f"wall time:    {episode.wall_seconds:.2f} s")
+
+
+@gym_app.command(name="train-analyst")
+def gym_train_analyst(
+    out: Annotated[Path, typer.Option(help="Where to write the weights file (.pt).")],
+    material: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Train on this material (repeat for several; default: all five). "
+            "One material gives the analysts of the transfer matrix."
+        ),
+    ] = None,
+    worlds: Annotated[int, typer.Option(min=1, help="Simulated worlds to learn from.")] = 120,
+    steps: Annotated[
+        float,
+        typer.Option(
+            min=0.01, help="Scale of every network's training steps (1 = the shipped weights)."
+        ),
+    ] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the worlds, weights and batches.")] = 0,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Train the CNN analyst (3 column U-Nets, defect classifier, phase network).
+
+    The networks learn from simulated worlds scanned at the environment's dose
+    levels (2e3, 1e4, 5e4 e/A^2); the defaults reproduce the shipped weights in
+    about 3 minutes on one CPU thread. Use the file with the "cnn" analyst's
+    weights option, e.g. analyst_options = { weights = "analyst.pt" } in a gym
+    bench spec.
+    """
+    from autoscope.gym.training import save_analyst_weights, train_analyst
+    from autoscope.gym.world import MATERIALS
+
+    materials = tuple(material) if material else MATERIALS
+    try:
+        weights = train_analyst(
+            materials=materials,
+            n_worlds=worlds,
+            column_steps=max(1, round(900 * steps)),
+            defect_steps=max(1, round(1500 * steps)),
+            phase_steps=max(1, round(800 * steps)),
+            seed=seed,
+            progress=progress,
+        )
+        path = save_analyst_weights(weights, out)
+    except AutoscopeError as err:
+        _fail(err)
+    typer.echo(f"materials: {', '.join(weights.materials)}")
+    typer.echo(f"weights:   {path} ({path.stat().st_size / 1e3:.0f} kB)")
 
 
 def main() -> None:
