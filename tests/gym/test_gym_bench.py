@@ -55,6 +55,7 @@ def test_configuration_world_filter(tmp_path):
         ({"materials": ["Graphene"]}, "unknown"),
         ({"difficulties": ["Insane"]}, "unknown"),
         ({"seeds": [0, 0]}, "distinct"),
+        ({"seeds": ["a"]}, "integers"),
         ({"tost_margin": 0.0}, "tost_margin"),
         ({"colour": "red"}, "unknown"),
     ],

@@ -500,6 +500,7 @@ class Episode:
         dec_auc_by_task: Task -> DEC-AUC of every applicable task.
         wall_seconds: Wall-clock time of the episode.
         task: The environment's task.
+        extra: Free-form extras attached by callers (empty by default).
     """
 
     env_id: str
@@ -563,6 +564,8 @@ def run_episode(
             differs from ``analyst``.
     """
     started = time.perf_counter()
+    if max_steps is not None and max_steps < 1:
+        raise ConfigError(f"max_steps must be >= 1 or None, got {max_steps}")
     nav = make_navigator(navigator) if isinstance(navigator, str) else navigator
     if not isinstance(nav, Navigator):
         raise ConfigError(f"navigator must be a name or a Navigator, got {type(nav).__name__}")
@@ -590,8 +593,6 @@ def run_episode(
             f"the environment's analyst is {base.analyst.name!r}, not "
             f"{_analyst_name(analyst)!r}: the reward analyst is the configuration's analyst"
         )
-    if max_steps is not None and max_steps < 1:
-        raise ConfigError(f"max_steps must be >= 1 or None, got {max_steps}")
     try:
         observation, info = env.reset(seed=seed)
         nav.reset(base.world_info, seed=seed)

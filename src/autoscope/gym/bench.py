@@ -244,10 +244,16 @@ class GymBenchSpec:
         )
         if "seeds" in gym and "n_seeds" in gym:
             raise ConfigError("give [gym] seeds or n_seeds, not both")
-        if "seeds" in gym:
-            seeds = tuple(int(s) for s in gym["seeds"])
-        else:
-            seeds = tuple(range(int(gym.get("n_seeds", 10))))
+        try:
+            if "seeds" in gym:
+                seeds = tuple(int(s) for s in gym["seeds"])
+            else:
+                seeds = tuple(range(int(gym.get("n_seeds", 10))))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"[gym] seeds must be a list of integers or n_seeds an integer, got "
+                f"{gym.get('seeds', gym.get('n_seeds'))!r}"
+            ) from None
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise ConfigError(f"[gym] seeds must be distinct integers >= 0, got {list(seeds)}")
         raw = data.get("configurations")

@@ -57,6 +57,7 @@ __all__ = [
     "InvalidActionError",
     "NullAnalyst",
     "STEMEnv",
+    "add_frame",
     "tile_doses",
 ]
 
@@ -111,6 +112,38 @@ def tile_doses(dose_map: np.ndarray, tile_px: int) -> np.ndarray:
     h, w = dose_map.shape
     blocks = dose_map.reshape(h // tile_px, tile_px, w // tile_px, tile_px)
     return blocks.mean(axis=(1, 3), dtype=np.float64).ravel()
+
+
+def add_frame(
+    weighted: np.ndarray,
+    dose_total: np.ndarray,
+    image: np.ndarray,
+    dose_map: np.ndarray,
+    bounds: tuple[int, int, int, int],
+    frame: np.ndarray,
+    dose: float,
+) -> None:
+    """Add one frame to a dose-weighted mosaic, in place.
+
+    Args:
+        weighted: `(H, W)` float64 running sum of dose times frame.
+        dose_total: `(H, W)` float64 running dose (e/Å²).
+        image: `(H, W)` mosaic, set to ``weighted / dose_total`` (0 unscanned, clipped at 0)
+            over ``bounds``.
+        dose_map: `(H, W)` copy of ``dose_total`` in the observation's dtype, set over
+            ``bounds``.
+        bounds: ``(r0, r1, c0, c1)`` of the frame.
+        frame: `(r1 - r0, c1 - c0)` acquired frame.
+        dose: Dose of the frame (e/Å²).
+    """
+    r0, r1, c0, c1 = bounds
+    weighted[r0:r1, c0:c1] += dose * np.asarray(frame, dtype=np.float64)
+    dose_total[r0:r1, c0:c1] += dose
+    tile_dose = dose_total[r0:r1, c0:c1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(tile_dose > 0, weighted[r0:r1, c0:c1] / tile_dose, 0.0)
+    image[r0:r1, c0:c1] = np.maximum(mean, 0.0)
+    dose_map[r0:r1, c0:c1] = tile_dose
 
 
 def _resolve_analyst(analyst: str | Analyst | None) -> Analyst:
@@ -378,14 +411,7 @@ class STEMEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):
             truncated = False
         dose = electrons / self._tile_area_A2
         frame = world.acquire(bounds, dose, self.np_random)
-        r0, r1, c0, c1 = bounds
-        self._weighted[r0:r1, c0:c1] += dose * np.asarray(frame, dtype=np.float64)
-        self._dose64[r0:r1, c0:c1] += dose
-        tile_dose = self._dose64[r0:r1, c0:c1]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(tile_dose > 0, self._weighted[r0:r1, c0:c1] / tile_dose, 0.0)
-        self._image[r0:r1, c0:c1] = np.maximum(mean, 0.0)
-        self._dose[r0:r1, c0:c1] = tile_dose
+        add_frame(self._weighted, self._dose64, self._image, self._dose, bounds, frame, dose)
         self._spent_e = self._budget_e if truncated else self._spent_e + electrons
         findings = self.analyst.update(self._image, self._dose, bounds)
         scores, details = self._score_all(findings)

@@ -29,7 +29,7 @@ from autoscope.data.spectral_image import SpectralImage
 from autoscope.errors import ConfigError, DataError
 from autoscope.gym.agents import tile_interest
 from autoscope.gym.analysts import Analyst, Findings
-from autoscope.gym.env import _positive, _resolve_analyst
+from autoscope.gym.env import _positive, _resolve_analyst, add_frame
 from autoscope.gym.world import World
 from autoscope.instruments.base import Cost, Measurement
 
@@ -172,11 +172,9 @@ class WorldInstrument:
             tile = row * info.n_tiles_x + col
             r0, r1, c0, c1 = bounds = info.tile_bounds(tile)
             frame = self.world.acquire(bounds, self.dose, self.rng)
-            self._weighted[r0:r1, c0:c1] += self.dose * np.asarray(frame, dtype=np.float64)
-            self._dose[r0:r1, c0:c1] += self.dose
-            mean = self._weighted[r0:r1, c0:c1] / self._dose[r0:r1, c0:c1]
-            self._image[r0:r1, c0:c1] = np.maximum(mean, 0.0)
-            self._dose32[r0:r1, c0:c1] = self._dose[r0:r1, c0:c1]
+            add_frame(
+                self._weighted, self._dose, self._image, self._dose32, bounds, frame, self.dose
+            )
             findings = self.analyst.update(self._image, self._dose32, bounds)
             self.n_scans[tile] += 1
             spectra[j, 0] = float(self._image[r0:r1, c0:c1].mean())

@@ -33,6 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.stats import wasserstein_distance
 
 from autoscope.errors import ConfigError
+from autoscope.gym.analysts.base import _points
 from autoscope.metrics.detection import match_detections
 
 if TYPE_CHECKING:
@@ -74,13 +75,6 @@ class TaskScore:
 
 def _nm_to_px(info: WorldInfo) -> float:
     return 10.0 / float(info.pixel_size_A)
-
-
-def _points(values: np.ndarray | None) -> np.ndarray:
-    if values is None:
-        return np.empty((0, 2))
-    array = np.asarray(values, dtype=np.float64)
-    return array.reshape(-1, 2) if array.size else np.empty((0, 2))
 
 
 def _on_valid(points_px: np.ndarray, valid: np.ndarray) -> np.ndarray:

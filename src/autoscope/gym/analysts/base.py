@@ -62,6 +62,9 @@ DUPLICATE_SPACINGS = 0.3
 
 
 def _points(values: Any) -> np.ndarray:
+    """``values`` as a `(N, 2)` float64 array of points (`(0, 2)` when None or empty)."""
+    if values is None:
+        return np.empty((0, 2))
     array = np.asarray(values, dtype=np.float64)
     return array.reshape(-1, 2) if array.size else np.empty((0, 2))
 
