@@ -17,7 +17,7 @@ def test_simulated_world_roundtrip_keeps_positions():
     image = world.render_clean()
     result = analyse_image(image, world.info.pixel_size_A, analyst=make_analyst("classical"),
                            material="GaN")  # fmt: skip
-    assert result.scale == pytest.approx(1.0)
+    assert result.scale == pytest.approx((1.0, 1.0))
     truth_px = np.asarray(world.truth.atom_positions_nm) * 10 / world.info.pixel_size_A
     d = np.min(np.hypot(*(result.atoms_px[:, None, :] - truth_px[None, :, :]).transpose(2, 0, 1)),
                axis=1)  # fmt: skip

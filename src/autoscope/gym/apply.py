@@ -38,14 +38,15 @@ class ImageAnalysis:
 
     Attributes:
         findings: The findings in the resampled frame.
-        scale: Resampled pixels per original pixel (``pixel_size / world pixel size``).
+        scale: Resampled pixels per original pixel along (rows, cols) of the analysed
+            frame: ``pixel_size / world pixel size``, adjusted to whole output pixels.
         info: The world description the analyst was given.
         image: The resampled, calibrated image the analyst saw `(H', W')`.
         transposed: Whether the analyst saw the image transposed.
     """
 
     findings: Findings
-    scale: float
+    scale: tuple[float, float]
     info: WorldInfo
     image: np.ndarray
     transposed: bool = False
@@ -53,7 +54,9 @@ class ImageAnalysis:
     @property
     def atoms_px(self) -> np.ndarray:
         """Found columns `(K, 2)` in ORIGINAL image pixels ``(row, col)``."""
-        atoms = self.findings.atoms_px / self.scale
+        # grid_mode resampling maps pixel edges onto pixel edges: centre x' of the
+        # resampled image sits at (x' + 0.5) / scale - 0.5 in the original.
+        atoms = (self.findings.atoms_px + 0.5) / np.asarray(self.scale) - 0.5
         return atoms[:, ::-1] if self.transposed else atoms
 
     @property
@@ -105,7 +108,9 @@ def analyse_image(
     scale = float(pixel_size_A) / reference.info.pixel_size_A
     if scale < 1:
         data = ndimage.gaussian_filter(data, sigma=0.5 / scale)
-    resampled = ndimage.zoom(data, scale, order=1)
+    out_shape = np.maximum(1, np.round(np.array(data.shape) * scale)).astype(int)
+    scale_yx = out_shape / np.array(data.shape)  # exact per axis: edges map onto edges
+    resampled = ndimage.zoom(data, scale_yx, order=1, grid_mode=True, mode="nearest")
     h, w = (s // tile * tile for s in resampled.shape)
     if h < 2 * tile or w < 2 * tile:
         raise ConfigError(
@@ -126,5 +131,9 @@ def analyse_image(
     for index in range(info.n_tiles):
         findings = analyst.update(calibrated, dose, info.tile_bounds(index))
     return ImageAnalysis(
-        findings=findings, scale=scale, info=info, image=calibrated, transposed=transpose
+        findings=findings,
+        scale=(float(scale_yx[0]), float(scale_yx[1])),
+        info=info,
+        image=calibrated,
+        transposed=transpose,
     )
