@@ -205,3 +205,22 @@ def test_nanoparticles_are_segmented_and_the_bright_one_is_rare():
     )
     assert len(findings.rare_px) == 1
     np.testing.assert_allclose(findings.rare_px[0], centres[2], atol=1.0)
+
+
+def test_editing_findings_does_not_change_the_analyst():
+    from autoscope.gym.analysts import make_analyst
+    from autoscope.gym.world import make_world
+
+    world = make_world("GaN", "Easy", seed=2, shape=(64, 64))
+    analyst = make_analyst("classical")
+    analyst.reset(world.info)
+    mosaic = world.render_clean().astype(np.float32)
+    dose = np.full(world.info.shape, 5e4, dtype=np.float32)
+    found = analyst.update(mosaic, dose, world.info.tile_bounds(0))
+    assert len(found.atoms_px)
+    before = found.atoms_px.copy()
+    found.atoms_px[:] = -1.0
+    found.atom_types[:] = 2
+    later = analyst.update(mosaic, dose, world.info.tile_bounds(1))
+    np.testing.assert_array_equal(later.atoms_px[: len(before)], before)
+    assert not np.any(later.atoms_px == -1.0)

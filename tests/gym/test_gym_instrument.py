@@ -71,3 +71,30 @@ def test_nanoparticle_world_counts_particles() -> None:
     result = instrument.measure(grid)
     assert result.spectra[:, 1].sum() > 0
     assert len(instrument.findings.particle_centres_px) > 0
+
+
+def test_a_campaign_drives_a_world() -> None:
+    from autoscope.campaign import Budget, Campaign, run_campaign
+    from autoscope.data.pool import CandidatePool
+    from autoscope.policies import make_policy
+
+    w = world("GaN")
+    instrument = WorldInstrument(w, dose=5e4, seed=1)
+    ny, nx = w.info.n_tiles_y, w.info.n_tiles_x
+    coords = np.stack(np.divmod(np.arange(ny * nx), nx), axis=1)
+    pool = CandidatePool(coords, {}, (ny, nx))
+    campaign = Campaign(
+        pool,
+        make_policy("raster"),
+        lambda spectra, axis: spectra[:, 1],  # the analyst's finds per tile
+        spectral_axis=np.arange(len(CHANNELS), dtype=float),
+        budget=Budget(measurements=6),
+        seed=0,
+        n_initial=0,
+    )
+    run_campaign(campaign, instrument, progress=False)
+    assert len(campaign.measured) == 6
+    assert campaign.spent["dose"] == pytest.approx(6 * 5e4)
+    tiles = {tuple(int(v) for v in pool.coords[i]) for i in campaign.measured}
+    assert tiles == {(0, 0), (0, 1), (0, 2), (0, 3), (1, 3), (1, 2)}  # serpentine raster
+    assert instrument.overview().image[32:64, 64:96].any()

@@ -348,14 +348,15 @@ class Analyst(ABC):
             if len(rare_particles)
             else self._acc_rare
         )
+        # Copies: a caller that edits its findings must not change the analyst's state.
         return Findings(
-            atoms_px=self._acc_atoms,
-            atom_types=self._acc_types,
-            atom_uncertainty=self._acc_uncertainty,
+            atoms_px=self._acc_atoms.copy(),
+            atom_types=self._acc_types.copy(),
+            atom_uncertainty=self._acc_uncertainty.copy(),
             phase_map=None if self._acc_phase is None else self._acc_phase.copy(),
-            particle_centres_px=centres,
-            particle_diameters_px=diameters,
-            rare_px=rare,
+            particle_centres_px=np.array(centres, copy=True),
+            particle_diameters_px=np.array(diameters, copy=True),
+            rare_px=np.array(rare, copy=True),
         )
 
 
