@@ -6,10 +6,10 @@ Run: ``python examples/curiosity/loss_table.py bench/curiosity-beps beps [--metr
 from __future__ import annotations
 
 import argparse
-import math
 
 from autoscope.bench.curiosity import loss_rows
 from autoscope.bench.results import load_sweep
+from autoscope.viz.report import format_interval, format_or_dash
 
 
 def main() -> None:
@@ -27,10 +27,9 @@ def main() -> None:
     for r in loss_rows(data, args.dataset, reference=reference):
         if args.metrics and r.metric not in args.metrics:
             continue
-        delta = "—" if math.isnan(r.difference) else (
-            f"{r.difference:+.3g} [{r.difference_low:+.3g}, {r.difference_high:+.3g}]")
-        p = "—" if math.isnan(r.p_holm) else f"{r.p_holm:.3g}"
-        rb = "—" if math.isnan(r.rank_biserial) else f"{r.rank_biserial:+.2f}"
+        delta = format_interval(r.difference, r.difference_low, r.difference_high, "+.3g")
+        p = format_or_dash(r.p_holm, ".3g")
+        rb = format_or_dash(r.rank_biserial, "+.2f")
         print(f"| {r.metric} | {r.policy} | {r.mean:.4g} [{r.low:.4g}, {r.high:.4g}] | {r.n} "
               f"| {delta} | {p} | {rb} |")
 

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import math
 from pathlib import Path
 
-
-def fmt(value: str, spec: str) -> str:
-    x = float(value)
-    return "—" if math.isnan(x) else format(x, spec)
+from autoscope.viz.report import format_interval, format_or_dash
 
 
 def main() -> None:
@@ -31,16 +27,19 @@ def main() -> None:
             dataset = path.name.removesuffix("-time-to-error.csv")
             with open(path, newline="", encoding="utf-8") as handle:
                 for row in csv.DictReader(handle):
-                    delta = (
-                        "—" if math.isnan(float(row["difference"])) else
-                        f"{fmt(row['difference'], '+.0f')} [{fmt(row['difference_low'], '+.0f')}, "
-                        f"{fmt(row['difference_high'], '+.0f')}]"
+                    x = {k: float(v) for k, v in row.items() if k not in ("policy", "threshold")}
+                    delta = format_interval(
+                        x["difference"], x["difference_low"], x["difference_high"], "+.0f"
+                    )
+                    time = (
+                        f"{format_or_dash(x['median'], '.0f')} [{format_or_dash(x['low'], '.0f')}, "
+                        f"{format_or_dash(x['high'], '.0f')}]"
                     )
                     print(
                         f"| {dataset.rsplit('d', 1)[-1]} | {row['threshold']} | {row['policy']} | "
-                        f"{fmt(row['median'], '.0f')} [{fmt(row['low'], '.0f')}, "
-                        f"{fmt(row['high'], '.0f')}] | {row['reached']}/{row['n']} | "
-                        f"{fmt(row['ratio'], '.2f')} | {delta} | {fmt(row['p_holm'], '.3g')} |"
+                        f"{time} | {row['reached']}/{row['n']} | "
+                        f"{format_or_dash(x['ratio'], '.2f')} | {delta} | "
+                        f"{format_or_dash(x['p_holm'], '.3g')} |"
                     )
 
 

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from autoscope.bench.results import SweepData
 from autoscope.bench.stats import bootstrap_ci, compare, holm
 from autoscope.errors import AutoscopeError
-from autoscope.viz.report import figure_html, html_table
+from autoscope.viz.report import figure_html, format_interval, format_or_dash, html_table
 
 __all__ = ["LOSSES", "LossRow", "curiosity_section", "is_curiosity_dataset", "loss_rows"]
 
@@ -166,12 +166,10 @@ def curiosity_section(
                     r.policy,
                     f"{r.mean:.4g} [{r.low:.4g}, {r.high:.4g}]",
                     str(r.n),
-                    "—"
-                    if math.isnan(r.difference)
-                    else f"{r.difference:+.3g} [{r.difference_low:+.3g}, {r.difference_high:+.3g}]",
-                    "—" if math.isnan(r.p_value) else f"{r.p_value:.3g}",
-                    "—" if math.isnan(r.p_holm) else f"{r.p_holm:.3g}",
-                    "—" if math.isnan(r.rank_biserial) else f"{r.rank_biserial:+.2f}",
+                    format_interval(r.difference, r.difference_low, r.difference_high, "+.3g"),
+                    format_or_dash(r.p_value, ".3g"),
+                    format_or_dash(r.p_holm, ".3g"),
+                    format_or_dash(r.rank_biserial, "+.2f"),
                 ]
                 for r in rows
             ],

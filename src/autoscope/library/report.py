@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from autoscope.bench.results import SweepData
 from autoscope.bench.stats import bootstrap_ci, compare, holm
 from autoscope.library.simulator import LibrarySpec, make_library
-from autoscope.viz.report import figure_html, html_table
+from autoscope.viz.report import figure_html, format_interval, format_or_dash, html_table
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -229,12 +229,10 @@ def library_section(
                     f"{r.threshold:g}",
                     f"{r.median:.0f} [{r.low:.0f}, {r.high:.0f}]",
                     f"{r.reached}/{r.n}",
-                    "—"
-                    if math.isnan(r.difference)
-                    else f"{r.difference:+.0f} [{r.difference_low:+.0f}, {r.difference_high:+.0f}]",
-                    "—" if math.isnan(r.ratio) else f"{r.ratio:.2f}",
-                    "—" if math.isnan(r.p_value) else f"{r.p_value:.3g}",
-                    "—" if math.isnan(r.p_holm) else f"{r.p_holm:.3g}",
+                    format_interval(r.difference, r.difference_low, r.difference_high, "+.0f"),
+                    format_or_dash(r.ratio, ".2f"),
+                    format_or_dash(r.p_value, ".3g"),
+                    format_or_dash(r.p_holm, ".3g"),
                 ]
                 for r in rows
             ],

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,9 @@ __all__ = [
     "ERROR_METRICS",
     "SURROGATE_METRICS",
     "figure_html",
+    "format_interval",
     "format_number",
+    "format_or_dash",
     "html_table",
     "json_text",
     "write_report",
@@ -89,6 +92,29 @@ def format_number(value: Any) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
     return f"{number:.4g}"
+
+
+def format_or_dash(value: float, spec: str) -> str:
+    """``format(value, spec)``, or an em dash for a missing (NaN) value.
+
+    Example:
+        >>> format_or_dash(0.01234, ".3g"), format_or_dash(float("nan"), ".3g")
+        ('0.0123', '—')
+    """
+    value = float(value)
+    return "—" if math.isnan(value) else format(value, spec)
+
+
+def format_interval(value: float, low: float, high: float, spec: str) -> str:
+    """``"value [low, high]"`` in ``spec``, or an em dash when ``value`` is NaN.
+
+    Example:
+        >>> format_interval(12.0, 10.0, 15.5, "+.0f")
+        '+12 [+10, +16]'
+    """
+    if math.isnan(float(value)):
+        return "—"
+    return f"{format(value, spec)} [{format(low, spec)}, {format(high, spec)}]"
 
 
 def _lookup(run: RunData, key: str) -> str | None:
