@@ -216,3 +216,9 @@ def test_render_rgb_array() -> None:
     assert tuple(frame[-1, -1]) == (16, 16, 48)  # unscanned
     assert frame[:32, :32].max() > 0
     assert make(analyst="none").render() is None
+
+
+@pytest.mark.parametrize("budget", [0.0, -1.0, float("inf"), float("nan"), True, "0.5", None])
+def test_budget_must_be_a_positive_number(budget: object) -> None:
+    with pytest.raises(ConfigError, match="budget must be a finite number > 0"):
+        make(budget=budget)

@@ -36,7 +36,6 @@ raises :class:`EpisodeOverError` (also a ``ConfigError``) and changes nothing.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +44,7 @@ import numpy as np
 from gymnasium import spaces
 
 from autoscope.errors import ConfigError
+from autoscope.gym._checks import positive as _positive
 from autoscope.gym.analysts import Analyst, Findings, make_analyst
 from autoscope.gym.decauc import dec_auc, dec_reward
 from autoscope.gym.registry import check_world
@@ -157,18 +157,6 @@ def _resolve_analyst(analyst: str | Analyst | None) -> Analyst:
         f"analyst must be an analyst name ('classical', 'cnn', 'none') or an Analyst, "
         f"got {type(analyst).__name__}"
     )
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a positive finite number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
-    return number
 
 
 class STEMEnv(gymnasium.Env[dict[str, np.ndarray], np.ndarray]):

@@ -67,6 +67,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from autoscope.errors import ConfigError
+from autoscope.gym._checks import positive as _positive
 
 __all__ = [
     "SRTIO3_BASIS",
@@ -104,13 +105,6 @@ _H = 6.62607015e-34
 _M0 = 9.1093837015e-31
 _E = 1.602176634e-19
 _C = 299792458.0
-
-
-def _positive(name: str, value: float) -> float:
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 def _finite(name: str, value: float) -> float:

@@ -27,9 +27,10 @@ import numpy as np
 
 from autoscope.data.spectral_image import SpectralImage
 from autoscope.errors import ConfigError, DataError
+from autoscope.gym._checks import positive as _positive
 from autoscope.gym.agents import tile_interest
 from autoscope.gym.analysts import Analyst, Findings
-from autoscope.gym.env import _positive, _resolve_analyst, add_frame
+from autoscope.gym.env import _resolve_analyst, add_frame
 from autoscope.gym.world import World
 from autoscope.instruments.base import Cost, Measurement
 

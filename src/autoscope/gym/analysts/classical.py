@@ -52,6 +52,7 @@ from scipy.spatial import cKDTree
 from skimage.filters import threshold_otsu
 
 from autoscope.errors import ConfigError
+from autoscope.gym._checks import positive
 from autoscope.gym.analysts.base import DEFAULT_MARGIN_PX, Analyst, Findings, TileFindings
 from autoscope.gym.haadf import BACKGROUND, CROSS_SECTION_A2
 
@@ -78,15 +79,6 @@ _HOSTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 #: Nominal Ti off-centring (Å) used only to place the BaTiO3 template's Ti site.
 _BATIO3_NOMINAL_DISPLACEMENT_A = 0.2
-
-
-def _check_positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name} must be a number > 0, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name} must be a finite number > 0, got {value!r}")
-    return value
 
 
 def _elements(name: str) -> set[str]:
@@ -191,18 +183,18 @@ class ClassicalAnalyst(Analyst):
         rare_particle_ratio: float = 1.5,
     ) -> None:
         super().__init__(margin_px=margin_px)
-        self.k_sigma = _check_positive("k_sigma", k_sigma)
-        self.relative_threshold = _check_positive("relative_threshold", relative_threshold)
-        self.detection_sigma = _check_positive("detection_sigma", detection_sigma)
+        self.k_sigma = positive("k_sigma", k_sigma)
+        self.relative_threshold = positive("relative_threshold", relative_threshold)
+        self.detection_sigma = positive("detection_sigma", detection_sigma)
         if isinstance(cluster_min, bool) or not isinstance(cluster_min, (int, np.integer)):
             raise ConfigError(f"cluster_min must be an int >= 1, got {cluster_min!r}")
         if cluster_min < 1:
             raise ConfigError(f"cluster_min must be >= 1, got {cluster_min}")
         self.cluster_min = int(cluster_min)
-        self.cluster_radius_spacings = _check_positive(
+        self.cluster_radius_spacings = positive(
             "cluster_radius_spacings", cluster_radius_spacings
         )
-        self.rare_particle_ratio = _check_positive("rare_particle_ratio", rare_particle_ratio)
+        self.rare_particle_ratio = positive("rare_particle_ratio", rare_particle_ratio)
         if self.rare_particle_ratio <= 1.0:
             raise ConfigError(f"rare_particle_ratio must be > 1, got {rare_particle_ratio!r}")
 
