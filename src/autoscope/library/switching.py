@@ -25,6 +25,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from autoscope.errors import ConfigError, DataError
+from autoscope.library.simplex import _rng
 
 __all__ = [
     "GainEstimate",
@@ -78,14 +79,6 @@ def stay_value(n_measured: int, n_total: int, best_acquisition: float | None) ->
     if not math.isfinite(best_acquisition):
         raise DataError(f"best_acquisition must be finite, got {best_acquisition}")
     return (1.0 - n_measured / n_total) * float(best_acquisition)
-
-
-def _rng(rng: np.random.Generator | int) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise ConfigError(f"rng must be a numpy Generator or an int seed, got {type(rng).__name__}")
 
 
 def novelty_acquisition(
