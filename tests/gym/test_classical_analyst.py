@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from autoscope.errors import ConfigError
 from autoscope.gym.analysts import ANALYSTS, Analyst, Findings, TileFindings, make_analyst
 from autoscope.gym.analysts.classical import ClassicalAnalyst
 from autoscope.gym.tasks import task_score
-from autoscope.gym.world import make_world
+from autoscope.gym.world import WorldInfo, make_world
 
 PX = 0.2
 SHAPE = (96, 96)
@@ -19,34 +17,24 @@ SR = 5 * 38**1.7
 TIO = 5 * (22**1.7 + 8**1.7)
 
 
-@dataclass(frozen=True)
-class FakeInfo:
-    material: str = "SrTiO3"
-    difficulty: str = "Easy"
-    shape: tuple[int, int] = SHAPE
-    pixel_size_A: float = PX
-    tile_px: int = 32
-    sublattice_names: tuple[str, ...] = ("Sr", "TiO")
-    sublattice_intensity: tuple[float, ...] = (SR, TIO)
-    column_spacing_A: float = 3.905 / 2**0.5
-    phase_names: tuple[str, ...] = ()
-    tasks: tuple[str, ...] = ("defect-census", "targeted-search")
-
-    @property
-    def n_tiles_x(self) -> int:
-        return self.shape[1] // self.tile_px
-
-    @property
-    def n_tiles(self) -> int:
-        return (self.shape[0] // self.tile_px) * self.n_tiles_x
-
-    def tile_bounds(self, index: int) -> tuple[int, int, int, int]:
-        r, c = divmod(index, self.n_tiles_x)
-        t = self.tile_px
-        return r * t, (r + 1) * t, c * t, (c + 1) * t
+def fake_info(**changes: object) -> WorldInfo:
+    """A hand-made SrTiO3-like world description (Sr and TiO columns only)."""
+    defaults = {
+        "material": "SrTiO3",
+        "difficulty": "Easy",
+        "shape": SHAPE,
+        "pixel_size_A": PX,
+        "tile_px": 32,
+        "sublattice_names": ("Sr", "TiO"),
+        "sublattice_intensity": (SR, TIO),
+        "column_spacing_A": 3.905 / 2**0.5,
+        "phase_names": (),
+        "tasks": ("defect-census", "targeted-search"),
+    }
+    return WorldInfo(**(defaults | changes))
 
 
-def _scan_all(analyst: Analyst, info: FakeInfo, image: np.ndarray, dose: float) -> Findings:
+def _scan_all(analyst: Analyst, info: WorldInfo, image: np.ndarray, dose: float) -> Findings:
     mosaic = np.zeros(info.shape, dtype=np.float32)
     dose_map = np.zeros(info.shape)
     findings = analyst.findings
@@ -70,7 +58,7 @@ def test_registry_is_lazy_and_rejects_unknown_names():
 
 
 def test_no_scanned_tiles_means_empty_findings():
-    info = FakeInfo(phase_names=("[001]", "[110]"))
+    info = fake_info(phase_names=("[001]", "[110]"))
     analyst = make_analyst("classical")
     with pytest.raises(ConfigError, match="reset"):
         analyst.findings  # noqa: B018
@@ -150,7 +138,7 @@ class _Labeller(Analyst):
 
 
 def test_base_class_keeps_only_the_tiles_own_results():
-    info = FakeInfo(phase_names=("a", "b", "c"))
+    info = fake_info(phase_names=("a", "b", "c"))
     analyst = _Labeller(margin_px=4)
     analyst.reset(info)
     mosaic, dose = np.zeros(SHAPE, np.float32), np.ones(SHAPE)
@@ -171,7 +159,7 @@ def test_base_class_keeps_only_the_tiles_own_results():
 
 
 def test_nanoparticles_are_segmented_and_the_bright_one_is_rare():
-    info = FakeInfo(
+    info = fake_info(
         material="AuNP",
         pixel_size_A=1.0,
         shape=(128, 128),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,37 +17,27 @@ from autoscope.gym.tasks import (
     search_score,
     task_score,
 )
+from autoscope.gym.world import GroundTruth, WorldInfo
 
 PX_A = 0.2  # Å per pixel: 1 px = 0.02 nm
 SPACING_A = 2.0  # census radius 0.4 * 2 Å = 0.8 Å = 4 px
 
 
-@dataclass(frozen=True)
-class FakeInfo:
-    material: str = "SrTiO3"
-    difficulty: str = "Easy"
-    shape: tuple[int, int] = (64, 64)
-    pixel_size_A: float = PX_A
-    tile_px: int = 32
-    sublattice_names: tuple[str, ...] = ("A", "B")
-    sublattice_intensity: tuple[float, ...] = (100.0, 50.0)
-    column_spacing_A: float = SPACING_A
-    phase_names: tuple[str, ...] = ("p0", "p1")
-    tasks: tuple[str, ...] = ("defect-census", "phase-mapping", "targeted-search")
-
-
-@dataclass(frozen=True)
-class FakeTruth:
-    atom_positions_nm: np.ndarray
-    atom_types: np.ndarray
-    sublattice: np.ndarray
-    defect_mask: np.ndarray
-    phase_map: np.ndarray | None
-    valid: np.ndarray
-    rare_centre_nm: np.ndarray
-    rare_radius_nm: float
-    particle_centres_nm: np.ndarray | None = None
-    particle_diameters_nm: np.ndarray | None = None
+def fake_info(**changes: object) -> WorldInfo:
+    """A hand-made world description with two sublattices and two phases."""
+    defaults = {
+        "material": "SrTiO3",
+        "difficulty": "Easy",
+        "shape": (64, 64),
+        "pixel_size_A": PX_A,
+        "tile_px": 32,
+        "sublattice_names": ("A", "B"),
+        "sublattice_intensity": (100.0, 50.0),
+        "column_spacing_A": SPACING_A,
+        "phase_names": ("p0", "p1"),
+        "tasks": ("defect-census", "phase-mapping", "targeted-search"),
+    }
+    return WorldInfo(**(defaults | changes))
 
 
 def _nm(px) -> np.ndarray:
@@ -55,7 +45,7 @@ def _nm(px) -> np.ndarray:
 
 
 def _crystal():
-    info = FakeInfo()
+    info = fake_info()
     rows, cols = np.mgrid[5:64:10, 5:64:10]
     px = np.stack([rows.ravel(), cols.ravel()], axis=1).astype(float)
     types = np.zeros(len(px), dtype=np.int64)
@@ -63,7 +53,7 @@ def _crystal():
     types[[7, 30]] = 2
     phase = np.zeros((64, 64), dtype=np.int64)
     phase[:, 32:] = 1
-    truth = FakeTruth(
+    truth = GroundTruth(
         atom_positions_nm=_nm(px),
         atom_types=types,
         sublattice=np.zeros(len(px), dtype=np.int64),
@@ -142,7 +132,7 @@ def test_rare_feature_found_or_not():
 
 
 def _particles():
-    info = FakeInfo(
+    info = fake_info(
         material="AuNP",
         pixel_size_A=1.0,
         phase_names=(),
@@ -151,7 +141,7 @@ def _particles():
     )
     centres_px = np.array([[20.0, 20.0], [60.0, 90.0], [100.0, 40.0]])
     diameters_px = np.array([10.0, 16.0, 12.0])
-    truth = FakeTruth(
+    truth = GroundTruth(
         atom_positions_nm=np.empty((0, 2)),
         atom_types=np.empty(0, dtype=np.int64),
         sublattice=np.empty(0, dtype=np.int64),
