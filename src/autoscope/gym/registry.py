@@ -18,8 +18,7 @@ import re
 import gymnasium
 
 from autoscope.errors import ConfigError
-from autoscope.gym.tasks import TASKS
-from autoscope.gym.world import DIFFICULTIES, MATERIALS, TASKS_BY_MATERIAL
+from autoscope.gym.world import DIFFICULTIES, MATERIALS, TASKS, TASKS_BY_MATERIAL
 
 __all__ = [
     "ENTRY_POINT",

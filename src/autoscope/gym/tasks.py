@@ -34,6 +34,7 @@ from scipy.stats import wasserstein_distance
 
 from autoscope.errors import ConfigError
 from autoscope.gym.analysts.base import _points
+from autoscope.gym.world import TASKS
 from autoscope.metrics.detection import match_detections
 
 if TYPE_CHECKING:
@@ -52,8 +53,6 @@ __all__ = [
     "task_score",
 ]
 
-#: The benchmark's tasks.
-TASKS = ("defect-census", "phase-mapping", "targeted-search", "nanoparticle")
 #: Defect types scored by the census, and their names in the score's details.
 DEFECT_TYPES = {1: "vacancy", 2: "substitution"}
 #: Matching radius of defects and rare-feature finds, in nominal column spacings.
